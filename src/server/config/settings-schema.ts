@@ -1,0 +1,79 @@
+import { z } from "zod";
+
+/**
+ * The settings schema: one place for every setting, its default and its validation.
+ * Sections and names follow the original Grok2API (`global`, `grok`) so its admin page JSON
+ * and setting files keep working; keys we do not know are preserved untouched.
+ */
+const bool = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
+const num = (min: number, max: number) => z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number().min(min).max(max));
+const int = (min: number, max: number) => z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number().int().min(min).max(max));
+
+export const DEFAULT_USER_AGENT =
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36";
+
+export const globalSchema = z.looseObject({
+  /** Public base URL used for media links; empty = derived from each request's Host. */
+  base_url: z.string().default(""),
+  log_level: z.string().default("INFO"),
+  /** How generated images are returned in chat: proxy-hosted "url" or inline "base64". */
+  image_mode: z.enum(["url", "base64"]).default("url"),
+  admin_username: z.string().min(1).default("admin"),
+  image_cache_max_size_mb: int(1, 1_000_000).default(512),
+  video_cache_max_size_mb: int(1, 1_000_000).default(1024),
+});
+
+export const grokSchema = z.looseObject({
+  /** Client API key(s) for /v1/*, comma-separated; empty = no client auth. GROK2API_API_KEY overrides it. */
+  api_key: z.string().default(""),
+  /** Egress proxy for every upstream call (http://, https://, socks5://). */
+  proxy_url: z.string().default(""),
+  /** Proxy for asset downloads; empty = proxy_url. */
+  cache_proxy_url: z.string().default(""),
+  /** Cloudflare clearance cookie value (must come from the same browser/IP/UA as user_agent). */
+  cf_clearance: z.string().default(""),
+  /** Static x-statsig-id value (statsig_mode "static"). */
+  x_statsig_id: z.string().default(""),
+  /** Original switch: true = generate per request (our "dynamic" mode). */
+  dynamic_statsig: bool.default(true),
+  /** dynamic: fallback value with statsig_prefix per request; static: x_statsig_id; signed: fetched from statsig_signer_url. */
+  statsig_mode: z.enum(["dynamic", "static", "signed"]).default("dynamic"),
+  statsig_prefix: z.string().default("x1:"),
+  statsig_signer_url: z.string().default(""),
+  /** Upstream markup tags removed from answers (case-insensitive). */
+  filtered_tags: z.string().default("xaiartifact,xai:tool_usage_card,grok:render"),
+  /** Original switch: false hides reasoning. thinking_output decides the format when shown. */
+  show_thinking: bool.default(true),
+  thinking_output: z.enum(["reasoning_content", "reasoning", "think-tags", "hidden"]).default("reasoning_content"),
+  /** Append a "Sources" list of search results to the answer. */
+  show_search_sources: bool.default(false),
+  /** Inline citation markers [[n]](url) in the answer text. */
+  inline_citations: bool.default(true),
+  temporary: bool.default(true),
+  /** Chat transport: gateway (WebSocket, current grok.com), rest (NDJSON), auto (gateway, falling back to rest when refused). */
+  chat_transport: z.enum(["gateway", "rest", "auto"]).default("gateway"),
+  /** Browser user agent; must match the one that earned cf_clearance. */
+  user_agent: z.string().min(1).default(DEFAULT_USER_AGENT),
+  stream_first_response_timeout: num(1, 3600).default(30),
+  stream_chunk_timeout: num(1, 3600).default(120),
+  stream_total_timeout: num(1, 86_400).default(600),
+  /** Comment line ": keep-alive" every N seconds while the upstream is silent. */
+  keepalive_interval: num(1, 300).default(15),
+  /** How many accounts one request may try before failing. */
+  max_attempts: int(1, 20).default(3),
+  /** Per-account concurrent requests (0 = unlimited). */
+  account_concurrency: int(0, 1000).default(4),
+  /** Original setting, kept for compatibility; failover is decided by failure kind instead. */
+  retry_status_codes: z.array(z.number().int()).default([401, 429]),
+});
+
+export const settingsSchema = z.object({
+  global: globalSchema.default(globalSchema.parse({})),
+  grok: grokSchema.default(grokSchema.parse({})),
+});
+
+export type GlobalSettings = z.infer<typeof globalSchema>;
+export type GrokSettings = z.infer<typeof grokSchema>;
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const SETTINGS_VERSION = 1;

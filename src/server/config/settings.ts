@@ -1,0 +1,127 @@
+import { EventEmitter } from "node:events";
+import { z } from "zod";
+import { ProxyError } from "../errors.js";
+import type { Store, StoredSettings } from "../store/types.js";
+import { SETTINGS_VERSION, settingsSchema, type Settings } from "./settings-schema.js";
+
+/** A named, tested migration from an older stored shape (original Grok2API or earlier versions). */
+export interface SettingsMigration {
+  name: string;
+  apply(raw: StoredSettings): void;
+}
+
+const section = (raw: StoredSettings, name: string): Record<string, unknown> => (raw[name] ??= {});
+
+export const MIGRATIONS: SettingsMigration[] = [
+  {
+    // The original had only `dynamic_statsig` (true = generated values, false = the static x_statsig_id).
+    name: "statsig-mode-from-dynamic-statsig",
+    apply(raw) {
+      const g = section(raw, "grok");
+      if (g.statsig_mode !== undefined) return;
+      if (g.dynamic_statsig === false || g.dynamic_statsig === "false") g.statsig_mode = g.x_statsig_id ? "static" : "dynamic";
+    },
+  },
+  {
+    // The original stored the admin password in plain text; we keep only a hash (see admin/auth.ts).
+    name: "drop-plaintext-admin-password",
+    apply(raw) {
+      delete section(raw, "global").admin_password;
+    },
+  },
+];
+
+export function migrateSettings(raw: StoredSettings): { settings: StoredSettings; applied: string[] } {
+  const copy: StoredSettings = structuredClone(raw ?? {});
+  const meta = section(copy, "_meta");
+  const done = new Set(Array.isArray(meta.migrations) ? (meta.migrations as string[]) : []);
+  const applied: string[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.name)) continue;
+    m.apply(copy);
+    done.add(m.name);
+    applied.push(m.name);
+  }
+  meta.migrations = [...done];
+  meta.version = SETTINGS_VERSION;
+  return { settings: copy, applied };
+}
+
+/** Turns a zod error into a 400 naming the field, e.g. `grok.stream_chunk_timeout`. */
+export function settingsError(err: z.ZodError): ProxyError {
+  const issue = err.issues[0];
+  const field = issue ? issue.path.join(".") : "settings";
+  return new ProxyError(400, "invalid_value", `Invalid setting ${field}: ${issue?.message ?? "invalid"}`, { param: field });
+}
+
+export function parseSettings(raw: StoredSettings): Settings {
+  const { _meta, ...rest } = raw;
+  void _meta;
+  const result = settingsSchema.safeParse(rest);
+  if (!result.success) throw settingsError(result.error);
+  return result.data;
+}
+
+/** Loads, validates, migrates and saves settings; emits "change" after a stored update. */
+export class SettingsService extends EventEmitter {
+  private current: Settings = settingsSchema.parse({});
+  private raw: StoredSettings = {};
+
+  constructor(private readonly store: Store) {
+    super();
+  }
+
+  get value(): Settings {
+    return this.current;
+  }
+
+  async load(): Promise<string[]> {
+    const stored = await this.store.getSettings();
+    const { settings, applied } = migrateSettings(stored);
+    this.current = parseSettings(settings);
+    this.raw = settings;
+    if (applied.length || Object.keys(stored).length === 0) await this.store.saveSettings(serialise(this.raw, this.current));
+    return applied;
+  }
+
+  /** Re-reads settings written by another process. */
+  async reload(): Promise<void> {
+    const stored = await this.store.getSettings();
+    const { settings } = migrateSettings(stored);
+    this.current = parseSettings(settings);
+    this.raw = settings;
+    this.emit("change", this.current);
+  }
+
+  /**
+   * Applies a partial update per section (`{global: {...}, grok: {...}}`), validates the result,
+   * stores it and only then makes it current.
+   */
+  async update(patch: Partial<Record<"global" | "grok", Record<string, unknown>>>): Promise<Settings> {
+    const next: StoredSettings = structuredClone(this.raw);
+    for (const name of ["global", "grok"] as const) {
+      const p = patch[name];
+      if (p === undefined || p === null) continue;
+      if (typeof p !== "object" || Array.isArray(p)) throw new ProxyError(400, "invalid_value", `${name}_config must be an object`, { param: `${name}_config` });
+      next[name] = { ...(next[name] ?? {}), ...p };
+    }
+    // The original page toggles dynamic_statsig only; keep statsig_mode in step unless both were sent.
+    const g = patch.grok;
+    if (g && "dynamic_statsig" in g && !("statsig_mode" in g)) {
+      const dyn = g.dynamic_statsig === true || g.dynamic_statsig === "true";
+      next.grok!.statsig_mode = dyn ? "dynamic" : next.grok!.x_statsig_id ? "static" : "dynamic";
+    }
+    const parsed = parseSettings(next);
+    const stored = serialise(next, parsed);
+    await this.store.saveSettings(stored);
+    this.raw = stored;
+    this.current = parsed;
+    this.emit("change", this.current);
+    return parsed;
+  }
+}
+
+/** Stored form: the raw sections (unknown keys kept) overlaid with the validated values. */
+function serialise(raw: StoredSettings, settings: Settings): StoredSettings {
+  return { ...raw, global: { ...raw.global, ...settings.global }, grok: { ...raw.grok, ...settings.grok } };
+}

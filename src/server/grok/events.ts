@@ -1,0 +1,55 @@
+import type { FailureKind } from "../pool/types.js";
+
+/** A search source (web page or X post). */
+export interface Source {
+  url: string;
+  title: string | null;
+  snippet: string | null;
+}
+
+/** An upstream failure, classified (grok-protocol.md §10.5, §11). */
+export interface UpstreamFailure {
+  kind: FailureKind;
+  message: string;
+  /** HTTP status when the failure was an HTTP answer. */
+  status: number | null;
+  /** Upstream error code (gRPC number or string). */
+  code: string | number | null;
+  retryAfterMs: number | null;
+  resetAt: number | null;
+}
+
+/**
+ * The typed upstream event. Every frame variant of both transports becomes one of these in
+ * frames.ts; nothing above src/server/grok sees raw frames.
+ */
+export type GrokEvent =
+  | { type: "meta"; conversationId?: string; responseId?: string; title?: string }
+  | { type: "text"; text: string }
+  | { type: "reasoning"; text: string; header: boolean }
+  | { type: "tool"; id: string | null; name: string; query: string | null }
+  | { type: "sources"; toolId: string | null; sources: Source[] }
+  /** An inline citation at the current position of the answer text. */
+  | { type: "citation"; url: string; title: string | null }
+  | { type: "image"; id: string; url: string | null; progress: number; moderated: boolean; final: boolean; errorCode: string | null }
+  | { type: "video"; id: string; url: string | null; thumbnailUrl: string | null; progress: number; moderated: boolean }
+  | { type: "error"; error: UpstreamFailure }
+  /** The turn finished; `status` "completed" is success. */
+  | { type: "done"; responseId: string | null; status: string };
+
+/** True for events that carry output a client would see (used for "empty response" and commit decisions). */
+export function isOutputEvent(e: GrokEvent): boolean {
+  switch (e.type) {
+    case "text":
+      return e.text.length > 0;
+    case "reasoning":
+    case "tool":
+    case "sources":
+    case "citation":
+    case "image":
+    case "video":
+      return true;
+    default:
+      return false;
+  }
+}
