@@ -27,6 +27,12 @@ export interface UsageDelta {
  */
 export interface Store {
   readonly mode: StorageMode;
+  /**
+   * Problems found while opening the store that did not stop it (e.g. a corrupt data file that was
+   * moved aside to `<name>.corrupt-<timestamp>`, a second process using the same data dir).
+   * Empty when all is well. Optional so other Store implementations (test doubles) need not have it.
+   */
+  readonly problems?: string[];
   /** Connects, runs migrations, loads files. Must be called once before anything else. */
   init(): Promise<void>;
   /** Flushes batched usage and releases connections/timers. */

@@ -1,0 +1,90 @@
+/**
+ * Storage entry point: picks the backend from STORAGE_MODE (file | mysql | redis) and
+ * DATABASE_URL. See types.ts for the Store contract.
+ */
+import { FileStore } from "./file-store.js";
+import { MysqlStore } from "./mysql-store.js";
+import { RedisStore } from "./redis-store.js";
+import type { StorageMode, Store } from "./types.js";
+
+export type { StorageMode, Store, StoreChange, StoredSettings, UsageDelta } from "./types.js";
+export { FileStore } from "./file-store.js";
+export { MysqlStore, parseMysqlUrl } from "./mysql-store.js";
+export { RedisStore } from "./redis-store.js";
+export { MIGRATIONS, SCHEMA_VERSION, runMigrations } from "./mysql-migrations.js";
+export * from "./legacy.js";
+
+export type StoreLogFn = (level: "info" | "warn" | "error", msg: string) => void;
+
+export interface CreateStoreOptions {
+  /** Callers pass env STORAGE_MODE through parseStorageMode(). Default: inferred from databaseUrl, else "file". */
+  mode?: StorageMode;
+  /** Directory of the file backend (settings.json, accounts.json, kv.json). */
+  dataDir: string;
+  /** mysql://user:pass@host:port/db, redis://[user:pass@]host:port/db or rediss://… */
+  databaseUrl?: string;
+  /** Redis key prefix (default "g2a:"). */
+  keyPrefix?: string;
+  log?: StoreLogFn;
+  /** Batching delay of recordUsage (default 750 ms; ≤ 1000 keeps the contract). */
+  usageFlushMs?: number;
+  /** MySQL change-feed poll interval (default 1000 ms, capped at 2000). */
+  pollIntervalMs?: number;
+  /** Import the original Grok2API's data (token.json/setting.toml, grok_* tables, grok:* keys) on first start. Default true. */
+  importLegacy?: boolean;
+}
+
+const MODES: readonly StorageMode[] = ["file", "mysql", "redis"];
+
+/** STORAGE_MODE → mode. Case-insensitive ("MYSQL" as the original documented it works); unset/empty → "file". */
+export function parseStorageMode(value: string | undefined): StorageMode {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "") return "file";
+  if ((MODES as readonly string[]).includes(v)) return v as StorageMode;
+  throw new Error(`STORAGE_MODE must be one of file, mysql, redis (case-insensitive); got "${value}"`);
+}
+
+/** Which backend a DATABASE_URL points to, or null for an unknown scheme. */
+export function modeOfUrl(url: string): StorageMode | null {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase();
+  if (scheme === "mysql" || scheme === "mariadb") return "mysql";
+  if (scheme === "redis" || scheme === "rediss") return "redis";
+  return null;
+}
+
+/** Hides the password of a URL for log lines and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
+    const user = auth.split(":")[0];
+    return `${scheme}${user ? user + ":***" : "***"}@`;
+  });
+}
+
+export function createStore(opts: CreateStoreOptions): Store {
+  const url = opts.databaseUrl?.trim() || undefined;
+  const log = opts.log;
+  const urlMode = url ? modeOfUrl(url) : null;
+  const mode: StorageMode = opts.mode ?? urlMode ?? "file";
+  if (!MODES.includes(mode)) throw new Error(`unknown storage mode "${String(mode)}" (expected file, mysql or redis)`);
+
+  if (mode === "file") {
+    if (url) log?.("warn", `STORAGE_MODE is file: DATABASE_URL (${redactUrl(url)}) is ignored`);
+    if (!opts.dataDir) throw new Error("file storage needs a data directory");
+    return new FileStore({ dataDir: opts.dataDir, log, usageFlushMs: opts.usageFlushMs, importLegacy: opts.importLegacy });
+  }
+
+  const example = mode === "mysql" ? "mysql://user:password@127.0.0.1:3306/grok2api" : "redis://127.0.0.1:6379/0";
+  if (!url) throw new Error(`STORAGE_MODE=${mode} needs DATABASE_URL, e.g. ${example}`);
+  if (urlMode !== mode) {
+    const shown = redactUrl(url);
+    throw new Error(
+      urlMode
+        ? `STORAGE_MODE=${mode} but DATABASE_URL is a ${urlMode} URL (${shown}); set STORAGE_MODE=${urlMode} or use a URL like ${example}`
+        : `DATABASE_URL (${shown}) is not a ${mode} URL; expected something like ${example}`,
+    );
+  }
+  if (mode === "mysql") {
+    return new MysqlStore({ url, log, usageFlushMs: opts.usageFlushMs, pollIntervalMs: opts.pollIntervalMs, importLegacy: opts.importLegacy });
+  }
+  return new RedisStore({ url, keyPrefix: opts.keyPrefix, log, usageFlushMs: opts.usageFlushMs, importLegacy: opts.importLegacy });
+}
