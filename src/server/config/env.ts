@@ -1,5 +1,6 @@
 import path from "node:path";
 import { parseLogLevel, type LogLevel } from "../log.js";
+import { modeOfUrl, parseStorageMode } from "../store/index.js";
 import type { StorageMode } from "../store/types.js";
 
 /** Process-level configuration: environment variables and CLI flags (interface-contract.md). */
@@ -44,12 +45,6 @@ export function splitKeys(value: string | undefined | null): string[] {
     .filter(Boolean);
 }
 
-export function parseStorage(value: string | undefined): StorageMode {
-  const v = (value ?? "file").trim().toLowerCase();
-  if (v === "file" || v === "mysql" || v === "redis") return v;
-  throw new Error(`STORAGE_MODE must be file, mysql or redis, got "${value}"`);
-}
-
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env, flags: CliFlags = {}, cwd = process.cwd()): RuntimeConfig {
   const portText = flags.port ?? env.PORT ?? "8000";
   const port = Number(portText);
@@ -67,7 +62,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env, flags: C
     upstreamUrl: originOf(env.GROK2API_UPSTREAM_URL ?? "https://grok.com", "GROK2API_UPSTREAM_URL"),
     assetsUrl: originOf(env.GROK2API_ASSETS_URL ?? "https://assets.grok.com", "GROK2API_ASSETS_URL"),
     transport,
-    storageMode: parseStorage(env.STORAGE_MODE),
+    storageMode: env.STORAGE_MODE?.trim() ? parseStorageMode(env.STORAGE_MODE) : (modeOfUrl(env.DATABASE_URL ?? "") ?? "file"),
     databaseUrl: env.DATABASE_URL?.trim() || null,
     logLevel: parseLogLevel(env.LOG_LEVEL),
   };

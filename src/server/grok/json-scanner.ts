@@ -16,6 +16,8 @@ export class JsonObjectScanner {
   private escaped = false;
   /** Characters skipped between objects that were not whitespace or SSE framing (for debug counts). */
   noise = 0;
+  /** True after end() when the stream stopped inside an object. */
+  truncated = false;
 
   push(chunk: Uint8Array | string): string[] {
     this.text += typeof chunk === "string" ? chunk : this.decoder.decode(chunk, { stream: true });
@@ -25,7 +27,7 @@ export class JsonObjectScanner {
   end(): string[] {
     this.text += this.decoder.decode();
     const out = this.scan();
-    if (this.start >= 0) this.noise += this.text.length - this.start; // truncated object
+    if (this.start >= 0) this.truncated = true;
     this.text = "";
     this.pos = 0;
     this.start = -1;

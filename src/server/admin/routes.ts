@@ -1,0 +1,247 @@
+import Router from "@koa/router";
+import type { Context, Next } from "koa";
+import type { SettingsService } from "../config/settings.js";
+import { ProxyError } from "../errors.js";
+import { normalizeSso } from "../grok/identity.js";
+import type { AccountPool, AccountView } from "../pool/index.js";
+import type { Tier } from "../pool/types.js";
+import type { StorageMode } from "../store/types.js";
+import { readJson } from "../api/middleware.js";
+import type { AdminAuth } from "./auth.js";
+
+/**
+ * Admin API with the original Grok2API's routes and JSON shapes (`success`, `data`, `token_type`
+ * "sso"/"ssoSuper", Chinese status labels its page shows), plus added fields.
+ */
+export interface AdminDeps {
+  auth: AdminAuth;
+  pool: AccountPool;
+  settings: SettingsService;
+  storageMode: StorageMode;
+  /** Tests the given account against grok.com (session + quota); resolves to the refreshed view. */
+  testAccount: (token: string) => Promise<{ ok: boolean; message: string; kind: string | null; view: AccountView | undefined }>;
+  envApiKeys: string[] | null;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
+
+export function bearer(ctx: Context): string | null {
+  const a = ctx.get("authorization");
+  return /^bearer\s+/i.test(a) ? a.replace(/^bearer\s+/i, "").trim() : null;
+}
+
+export const tokenType = (tier: Tier) => (tier === "basic" ? "sso" : "ssoSuper");
+
+/** The original page's labels: 失效 dead, 限流中 rate-limited, 未使用 unused, 正常 normal (+ 已禁用 disabled). */
+export function legacyStatus(v: AccountView): string {
+  if (v.effectiveStatus === "dead") return "失效";
+  if (v.effectiveStatus === "disabled") return "已禁用";
+  if (v.effectiveStatus === "cooling" || !v.usable) return "限流中";
+  if (v.useCount === 0 && Object.keys(v.quota).length === 0) return "未使用";
+  return "正常";
+}
+
+export function tokenInfo(v: AccountView): Obj {
+  return {
+    token: v.token,
+    token_type: tokenType(v.tier),
+    created_time: v.createdAt,
+    remaining_queries: v.quota.fast?.remaining ?? -1,
+    heavy_remaining_queries: v.quota.heavy?.remaining ?? -1,
+    status: legacyStatus(v),
+    tags: v.tags,
+    note: v.note,
+    // added fields
+    tier: v.tier,
+    tier_source: v.tierSource,
+    state: v.effectiveStatus,
+    usable: v.usable,
+    status_reason: v.statusReason,
+    status_at: v.statusAt,
+    cooldown_until: v.cooldownUntil,
+    quota: v.quota,
+    in_flight: v.inFlight,
+    last_used: v.lastUsedAt,
+    use_count: v.useCount,
+    fail_count: v.failCount,
+  };
+}
+
+function stringList(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new ProxyError(400, "invalid_value", `${field} must be an array of strings`, { param: field });
+  return v as string[];
+}
+
+function tierFromType(v: unknown): Tier {
+  if (v === undefined || v === null || v === "sso") return "basic";
+  if (v === "ssoSuper") return "super";
+  throw new ProxyError(400, "invalid_value", 'token_type must be "sso" or "ssoSuper"', { param: "token_type" });
+}
+
+export function adminRouter(deps: AdminDeps): Router {
+  const r = new Router({ prefix: "/api" });
+
+  r.post("/login", async (ctx) => {
+    const body = await readJson(ctx);
+    if (!isObj(body) || typeof body.username !== "string" || typeof body.password !== "string")
+      throw new ProxyError(400, "missing_field", "username and password are required", { param: "username" });
+    const ip = ctx.ip;
+    if (deps.auth.throttled(ip)) throw new ProxyError(429, "rate_limited", "Too many failed logins; wait a minute.", { retryAfterMs: 60_000 });
+    const token = await deps.auth.login(body.username, body.password, ip);
+    if (!token) {
+      ctx.status = 401;
+      ctx.body = { success: false, message: "Invalid username or password" };
+      return;
+    }
+    ctx.body = { success: true, token, message: "Login successful" };
+  });
+
+  const requireSession = async (ctx: Context, next: Next) => {
+    if (!(await deps.auth.verify(bearer(ctx)))) throw new ProxyError(401, "unauthorized", "Admin session missing or expired; POST /api/login first.", { retryable: false });
+    await next();
+  };
+  r.use(async (ctx, next) => (ctx.path === "/api/login" ? next() : requireSession(ctx, next)));
+
+  r.post("/logout", async (ctx) => {
+    const ok = await deps.auth.logout(bearer(ctx) ?? "");
+    ctx.body = { success: ok, message: ok ? "Logged out" : "Invalid session" };
+  });
+
+  r.get("/tokens", (ctx) => {
+    const data = deps.pool.list().map(tokenInfo);
+    ctx.body = { success: true, data, total: data.length };
+  });
+
+  r.post("/tokens/add", async (ctx) => {
+    const body = await readJson(ctx);
+    if (!isObj(body)) throw new ProxyError(400, "invalid_json", "Expected a JSON object");
+    const tier = tierFromType(body.token_type);
+    const tokens = [...new Set(stringList(body.tokens, "tokens").map(normalizeSso).filter(Boolean))];
+    if (!tokens.length) throw new ProxyError(400, "invalid_value", "tokens is empty", { param: "tokens" });
+    const { added, existing } = await deps.pool.add(tokens, { tier, tierSource: "imported" });
+    ctx.body = { success: true, message: `Added ${added.length} token(s)${existing.length ? `, ${existing.length} already present` : ""}`, count: added.length, added: added.length, existing: existing.length };
+  });
+
+  r.post("/tokens/delete", async (ctx) => {
+    const body = await readJson(ctx);
+    if (!isObj(body)) throw new ProxyError(400, "invalid_json", "Expected a JSON object");
+    const tokens = stringList(body.tokens, "tokens").map(normalizeSso);
+    const count = await deps.pool.remove(tokens);
+    ctx.body = { success: true, message: `Deleted ${count} token(s)`, count };
+  });
+
+  const account = (token: unknown) => {
+    if (typeof token !== "string" || !token) throw new ProxyError(400, "missing_field", "token is required", { param: "token" });
+    const t = normalizeSso(token);
+    if (!deps.pool.get(t)) throw new ProxyError(404, "not_found", "Unknown token", { param: "token" });
+    return t;
+  };
+
+  r.post("/tokens/tags", async (ctx) => {
+    const body = (await readJson(ctx)) as Obj;
+    const token = account(body?.token);
+    const tags = [...new Set(stringList(body.tags, "tags").map((t) => t.trim()).filter(Boolean))];
+    await deps.pool.update(token, { tags });
+    ctx.body = { success: true, message: "Tags updated", tags };
+  });
+
+  r.post("/tokens/note", async (ctx) => {
+    const body = (await readJson(ctx)) as Obj;
+    const token = account(body?.token);
+    if (typeof body.note !== "string") throw new ProxyError(400, "invalid_value", "note must be a string", { param: "note" });
+    await deps.pool.update(token, { note: body.note });
+    ctx.body = { success: true, message: "Note updated", note: body.note };
+  });
+
+  r.get("/tokens/tags/all", (ctx) => {
+    const tags = new Set<string>();
+    for (const v of deps.pool.list()) for (const t of v.tags) tags.add(t);
+    ctx.body = { success: true, data: [...tags].sort() };
+  });
+
+  r.post("/tokens/test", async (ctx) => {
+    const body = (await readJson(ctx)) as Obj;
+    const token = account(body?.token);
+    const result = await deps.testAccount(token);
+    const fast = result.view?.quota.fast;
+    ctx.body = result.ok
+      ? { success: true, message: "Token is valid", data: { valid: true, remaining_queries: fast?.remaining ?? -1, limit: fast?.total ?? -1, tier: result.view?.tier } }
+      : {
+          success: false,
+          message: result.message,
+          data: {
+            valid: false,
+            error_type: result.kind === "unauthorized" || result.kind === "banned" ? "expired" : result.kind === "rate_limited" ? "limited" : "blocked",
+            error_code: result.kind === "unauthorized" ? 401 : result.kind === "rate_limited" ? 429 : 403,
+            kind: result.kind,
+          },
+        };
+  });
+
+  r.get("/settings", (ctx) => {
+    const s = deps.settings.value;
+    ctx.body = {
+      success: true,
+      data: {
+        global: { ...s.global, admin_password: "" },
+        grok: { ...s.grok, api_key: deps.envApiKeys ? deps.envApiKeys.join(",") : s.grok.api_key, api_key_from_env: !!deps.envApiKeys },
+      },
+    };
+  });
+
+  r.post("/settings", async (ctx) => {
+    const body = await readJson(ctx);
+    if (!isObj(body)) throw new ProxyError(400, "invalid_json", "Expected a JSON object");
+    const global = (body.global_config ?? body.global) as Obj | undefined;
+    const grok = (body.grok_config ?? body.grok) as Obj | undefined;
+    if (global !== undefined && !isObj(global)) throw new ProxyError(400, "invalid_value", "global_config must be an object", { param: "global_config" });
+    if (grok !== undefined && !isObj(grok)) throw new ProxyError(400, "invalid_value", "grok_config must be an object", { param: "grok_config" });
+    const g = global ? { ...global } : undefined;
+    if (g && typeof g.admin_password === "string" && g.admin_password) {
+      if (g.admin_password.length < 8) throw new ProxyError(400, "invalid_value", "admin_password must have at least 8 characters", { param: "global_config.admin_password" });
+      await deps.auth.setPassword(g.admin_password);
+    }
+    if (g) delete g.admin_password;
+    const k = grok ? { ...grok } : undefined;
+    if (k) delete k.api_key_from_env;
+    await deps.settings.update({ ...(g ? { global: g } : {}), ...(k ? { grok: k } : {}) });
+    ctx.body = { success: true, message: "Settings updated" };
+  });
+
+  r.get("/stats", (ctx) => {
+    const views = deps.pool.list();
+    const legacy = (tier: "normal" | "super") => {
+      const list = views.filter((v) => (tier === "normal" ? v.tier === "basic" : v.tier !== "basic"));
+      return {
+        total: list.length,
+        unused: list.filter((v) => legacyStatus(v) === "未使用").length,
+        limited: list.filter((v) => legacyStatus(v) === "限流中").length,
+        expired: list.filter((v) => legacyStatus(v) === "失效").length,
+        active: list.filter((v) => legacyStatus(v) === "正常").length,
+      };
+    };
+    const st = deps.pool.stats();
+    ctx.body = {
+      success: true,
+      data: {
+        normal: legacy("normal"),
+        super: legacy("super"),
+        total: views.length,
+        usable: st.usable,
+        cooling: st.cooling,
+        dead: st.dead,
+        disabled: st.disabled,
+        in_flight: st.inFlight,
+        next_reset_at: st.nextResetAt,
+        by_tier: st.byTier,
+      },
+    };
+  });
+
+  r.get("/storage/mode", (ctx) => {
+    ctx.body = { success: true, data: { mode: deps.storageMode.toUpperCase() } };
+  });
+
+  return r;
+}

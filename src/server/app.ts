@@ -1,0 +1,94 @@
+import Router from "@koa/router";
+import Koa, { type Context } from "koa";
+import { AdminAuth } from "./admin/auth.js";
+import { adminRouter } from "./admin/routes.js";
+import { clientAuth, cors, errors, requestId } from "./api/middleware.js";
+import { openaiRouter } from "./api/openai.js";
+import type { RuntimeConfig } from "./config/env.js";
+import type { SettingsService } from "./config/settings.js";
+import { splitKeys } from "./config/env.js";
+import { ProxyError } from "./errors.js";
+import type { GrokClient } from "./grok/client.js";
+import type { ModelCatalog } from "./grok/models.js";
+import { UpstreamError } from "./grok/upstream-error.js";
+import type { Logger } from "./log.js";
+import type { ChatPipeline } from "./pipeline.js";
+import type { AccountPool } from "./pool/index.js";
+import { renderOpenAIError } from "./protocols/openai/render.js";
+import type { Store } from "./store/types.js";
+
+/** Everything the HTTP app needs; built by server.ts (or by tests). */
+export interface AppDeps {
+  runtime: RuntimeConfig;
+  store: Store;
+  settings: SettingsService;
+  pool: AccountPool;
+  grok: GrokClient;
+  pipeline: ChatPipeline;
+  catalog: () => ModelCatalog;
+  auth: AdminAuth;
+  log: Logger;
+  startedAt: number;
+}
+
+/** Error shape by path: admin routes answer `{success:false,…}`, everything else OpenAI's shape. */
+function renderFor(ctx: Context) {
+  if (ctx.path.startsWith("/api/")) return (err: ProxyError) => ({ success: false, message: err.expose ? err.message : "Internal error", code: err.code, error: { code: err.code, message: err.message } });
+  return (err: ProxyError) => renderOpenAIError(err);
+}
+
+/** Tests one account: resolves its user id (session), then syncs its quota. */
+export async function testAccount(deps: Pick<AppDeps, "pool" | "grok">, token: string) {
+  const view = deps.pool.get(token);
+  if (!view) return { ok: false, message: "Unknown token", kind: null, view };
+  try {
+    await deps.grok.resolveUserId({ token, userId: null });
+    const readings = await deps.grok.chatQuota({ token, userId: view.userId }, ["fast", "auto", "expert", "heavy"]);
+    await deps.pool.markHealthy(token, readings);
+    return { ok: true, message: "Token is valid", kind: null, view: deps.pool.get(token) };
+  } catch (err) {
+    const f = err instanceof UpstreamError ? err.failure : null;
+    return { ok: false, message: f?.message ?? (err as Error).message, kind: f?.kind ?? "network", view: deps.pool.get(token) };
+  }
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  app.use(requestId());
+  app.use(cors());
+  app.use(errors(deps.log, renderFor));
+
+  const root = new Router();
+  root.get("/health", (ctx) => {
+    const st = deps.pool.stats();
+    ctx.body = {
+      status: "ok",
+      version: "0.1.0",
+      uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+      storage: deps.store.mode,
+      transport: deps.grok.transportName,
+      chat_transport: deps.settings.value.grok.chat_transport,
+      accounts: { total: st.total, usable: st.usable, cooling: st.cooling, dead: st.dead, disabled: st.disabled, next_reset_at: st.nextResetAt },
+      problems: deps.store.problems ?? [],
+    };
+  });
+  app.use(root.routes());
+
+  const admin = adminRouter({
+    auth: deps.auth,
+    pool: deps.pool,
+    settings: deps.settings,
+    storageMode: deps.store.mode,
+    testAccount: (t) => testAccount(deps, t),
+    envApiKeys: deps.runtime.apiKeys,
+  });
+  app.use(admin.routes());
+
+  const client = new Router();
+  client.use(clientAuth(() => deps.runtime.apiKeys ?? splitKeys(deps.settings.value.grok.api_key)));
+  const openai = openaiRouter({ pipeline: deps.pipeline, catalog: deps.catalog, settings: () => deps.settings.value.grok, log: deps.log.child("openai") });
+  client.use(openai.routes());
+  app.use(client.routes());
+  return app;
+}

@@ -1,0 +1,162 @@
+import type { Agent } from "node:http";
+import { HttpsProxyAgent } from "https-proxy-agent";
+import { Impit, type Browser } from "impit";
+import { SocksProxyAgent } from "socks-proxy-agent";
+import { ProxyAgent, fetch as undiciFetch } from "undici";
+
+/**
+ * Upstream HTTP transports. Both stream the response body, honour `proxyUrl` and cancel on
+ * the AbortSignal. impit impersonates Chrome's TLS/HTTP2 fingerprint (the default);
+ * fetch is plain Node (undici) for debugging and for hosts where impit's binary is missing.
+ */
+export interface UpstreamResponse {
+  status: number;
+  headers: Headers;
+  body: AsyncIterable<Uint8Array>;
+  text(): Promise<string>;
+  bytes(): Promise<Uint8Array>;
+  /** Stops reading and releases the connection. */
+  cancel(): void;
+}
+
+export interface RequestOptions {
+  method: "GET" | "POST";
+  headers: Record<string, string>;
+  body?: string | Uint8Array | FormData;
+  signal?: AbortSignal;
+  proxyUrl?: string;
+}
+
+export interface HttpTransport {
+  readonly name: "impit" | "fetch";
+  request(url: string, opts: RequestOptions): Promise<UpstreamResponse>;
+}
+
+async function* iterate(stream: ReadableStream<Uint8Array> | null, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+  if (!stream) return;
+  const reader = stream.getReader();
+  const onAbort = () => void reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      if (value) yield value;
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    reader.cancel().catch(() => {});
+  }
+}
+
+async function collect(body: AsyncIterable<Uint8Array>, limit = 8 * 1024 * 1024): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw new Error(`upstream body larger than ${limit} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+function wrap(status: number, headers: Headers, stream: ReadableStream<Uint8Array> | null, signal: AbortSignal | undefined, cancel: () => void): UpstreamResponse {
+  const body = iterate(stream, signal);
+  return {
+    status,
+    headers,
+    body,
+    bytes: () => collect(body),
+    text: async () => Buffer.from(await collect(body)).toString("utf8"),
+    cancel,
+  };
+}
+
+const CHROME_PROFILES = [100, 101, 104, 107, 110, 116, 124, 125, 131, 136, 142, 151];
+const FIREFOX_PROFILES = [128, 133, 135, 144];
+
+/** The impit browser profile nearest to the user agent's browser and major version. */
+export function impitProfileFor(userAgent: string): Browser {
+  const ff = /Firefox\/(\d+)/.exec(userAgent);
+  const nearest = (list: number[], v: number) => list.reduce((a, b) => (Math.abs(b - v) < Math.abs(a - v) ? b : a));
+  if (ff) return `firefox${nearest(FIREFOX_PROFILES, Number(ff[1]))}` as Browser;
+  const chrome = /Chrome\/(\d+)/.exec(userAgent);
+  return `chrome${nearest(CHROME_PROFILES, chrome ? Number(chrome[1]) : 142)}` as Browser;
+}
+
+export class ImpitTransport implements HttpTransport {
+  readonly name = "impit" as const;
+  private readonly clients = new Map<string, Impit>();
+
+  constructor(private readonly profileFor: () => Browser) {}
+
+  private client(proxyUrl?: string): Impit {
+    const profile = this.profileFor();
+    const key = `${profile}|${proxyUrl ?? ""}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      c = new Impit({ browser: profile, ...(proxyUrl ? { proxyUrl } : {}), followRedirects: false, timeout: 0 });
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  async request(url: string, opts: RequestOptions): Promise<UpstreamResponse> {
+    const res = await this.client(opts.proxyUrl).fetch(url, {
+      method: opts.method,
+      headers: opts.headers,
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      redirect: "manual",
+    });
+    return wrap(res.status, res.headers, res.body, opts.signal, () => {
+      try {
+        res.abort();
+      } catch {
+        /* already finished */
+      }
+    });
+  }
+}
+
+export class FetchTransport implements HttpTransport {
+  readonly name = "fetch" as const;
+  private readonly agents = new Map<string, ProxyAgent>();
+
+  private dispatcher(proxyUrl?: string): ProxyAgent | undefined {
+    if (!proxyUrl) return undefined;
+    if (!/^https?:/i.test(proxyUrl)) throw new Error(`the fetch transport supports http(s) proxies only; use GROK2API_TRANSPORT=impit for ${proxyUrl.split(":")[0]}`);
+    let a = this.agents.get(proxyUrl);
+    if (!a) this.agents.set(proxyUrl, (a = new ProxyAgent(proxyUrl)));
+    return a;
+  }
+
+  async request(url: string, opts: RequestOptions): Promise<UpstreamResponse> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const dispatcher = this.dispatcher(opts.proxyUrl);
+    const res = await undiciFetch(url, {
+      method: opts.method,
+      headers: opts.headers,
+      body: opts.body as never,
+      signal: controller.signal,
+      redirect: "manual",
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    return wrap(res.status, res.headers as unknown as Headers, res.body as ReadableStream<Uint8Array> | null, controller.signal, () => controller.abort());
+  }
+}
+
+/** An http.Agent for the WebSocket client that tunnels through proxy_url (http(s) or socks). */
+export function wsProxyAgent(proxyUrl?: string): Agent | undefined {
+  if (!proxyUrl) return undefined;
+  if (/^socks/i.test(proxyUrl)) return new SocksProxyAgent(proxyUrl) as unknown as Agent;
+  if (/^https?:/i.test(proxyUrl)) return new HttpsProxyAgent(proxyUrl) as unknown as Agent;
+  throw new Error(`unsupported proxy_url scheme: ${proxyUrl}`);
+}
+
+export function createTransport(name: "impit" | "fetch", userAgent: () => string): HttpTransport {
+  return name === "fetch" ? new FetchTransport() : new ImpitTransport(() => impitProfileFor(userAgent()));
+}

@@ -1,0 +1,251 @@
+import type { GrokSettings } from "./config/settings-schema.js";
+import { type AttemptNote, ProxyError } from "./errors.js";
+import type { GrokChatRequest } from "./grok/chat-request.js";
+import type { GrokClient } from "./grok/client.js";
+import { classifyTransportError, failure } from "./grok/classify.js";
+import { type GrokEvent, type UpstreamFailure, isOutputEvent } from "./grok/events.js";
+import type { ModelEntry } from "./grok/models.js";
+import { UpstreamError } from "./grok/upstream-error.js";
+import { type Logger, mask } from "./log.js";
+import { type AccountPool, type Lease, NoAccountError } from "./pool/index.js";
+import type { FailureKind } from "./pool/types.js";
+
+/**
+ * One request through pool → grok → events, with failover.
+ *
+ * - Attempts: up to `max_attempts` accounts within the total deadline. An attempt is committed
+ *   when its first output event (text, reasoning, tool, sources, image…) arrives; before that any
+ *   failure (HTTP error, in-stream error, timeout, dropped connection, empty answer) releases the
+ *   account with its failure kind and the next account is leased. Request-scoped failures
+ *   (moderation, bad argument) are returned at once.
+ * - After the commit, failures become an in-band `error` event for the protocol adapter.
+ * - Timeouts: first output (stream_first_response_timeout), idle between output events
+ *   (stream_chunk_timeout), total (stream_total_timeout).
+ * - The client's abort signal cancels the upstream call at once; the lease is always released.
+ */
+export interface ChatTurn {
+  model: ModelEntry;
+  request: GrokChatRequest;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+export interface PipelineDeps {
+  pool: AccountPool;
+  grok: GrokClient;
+  settings: () => GrokSettings;
+  log: Logger;
+}
+
+class TimeoutSignal extends Error {
+  constructor(readonly which: "first" | "idle" | "total") {
+    super(which);
+  }
+}
+
+
+export class ChatPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async *run(turn: ChatTurn): AsyncGenerator<GrokEvent> {
+    const s = this.deps.settings();
+    const started = Date.now();
+    const deadline = started + s.stream_total_timeout * 1000;
+    const attempts: AttemptNote[] = [];
+    const tried = new Set<string>();
+    let lastFailure: UpstreamFailure | null = null;
+
+    for (let attempt = 1; attempt <= s.max_attempts; attempt++) {
+      if (turn.signal.aborted) return;
+      if (Date.now() >= deadline) break;
+      let lease: Lease;
+      try {
+        lease = await this.deps.pool.lease({ bucket: turn.model.bucket, cost: turn.model.cost, minTier: turn.model.minTier, exclude: tried, requestId: turn.requestId });
+      } catch (err) {
+        if (err instanceof NoAccountError) {
+          if (attempts.length === 0) throw noAccountError(err, turn.model);
+          break; // nothing left to try: report the attempts below
+        }
+        throw err;
+      }
+      tried.add(lease.token);
+      const outcome = yield* this.attempt(turn, lease, deadline);
+      if (outcome === "done") return;
+      attempts.push({ account: mask(lease.token), kind: outcome.kind, message: outcome.message });
+      lastFailure = outcome;
+      this.deps.log.warn("attempt failed", { requestId: turn.requestId, attempt, account: mask(lease.token), kind: outcome.kind, message: outcome.message });
+      if (outcome.kind === "request") break;
+    }
+    if (turn.signal.aborted) return;
+    throw finalError(lastFailure, attempts, Date.now() >= deadline);
+  }
+
+  /** One account. Returns "done" when the turn finished (successfully or after a committed failure), or the pre-commit failure. */
+  private async *attempt(turn: ChatTurn, lease: Lease, deadline: number): AsyncGenerator<GrokEvent, "done" | UpstreamFailure> {
+    const s = this.deps.settings();
+    const ctrl = new AbortController();
+    const onAbort = () => ctrl.abort(turn.signal.reason);
+    turn.signal.addEventListener("abort", onAbort, { once: true });
+    const acc = { token: lease.token, userId: lease.account.userId };
+    const upstream = this.deps.grok.chat(turn.request, acc, ctrl.signal, turn.model.gatewayMode !== null);
+    const pending: GrokEvent[] = [];
+    let committed = false;
+    let settled = false;
+    const settle = async (f: UpstreamFailure | null) => {
+      if (settled) return;
+      settled = true;
+      if (f) await lease.fail(f.kind, f.message, { ...(f.retryAfterMs !== null ? { retryAfterMs: f.retryAfterMs } : {}), ...(f.resetAt !== null ? { resetAt: f.resetAt } : {}) });
+      else await lease.succeed();
+    };
+    try {
+      let lastOutput = Date.now();
+      for (;;) {
+        const now = Date.now();
+        const limit = committed ? Math.min(deadline, lastOutput + s.stream_chunk_timeout * 1000) : Math.min(deadline, lastOutput + s.stream_first_response_timeout * 1000);
+        const which: TimeoutSignal["which"] = limit === deadline ? "total" : committed ? "idle" : "first";
+        let step: IteratorResult<GrokEvent>;
+        try {
+          step = await nextWithin(upstream, Math.max(0, limit - now), which);
+        } catch (err) {
+          if (turn.signal.aborted) return "done";
+          const f = err instanceof TimeoutSignal ? timeoutFailure(err.which, s) : err instanceof UpstreamError ? err.failure : classifyTransportError(err);
+          ctrl.abort(f.message);
+          await settle(f);
+          if (committed) {
+            yield { type: "error", error: f };
+            return "done";
+          }
+          return f;
+        }
+        if (step.done) {
+          // The upstream generator ended without done (aborted) — treat as dropped.
+          if (turn.signal.aborted) return "done";
+          const f = failure("network", "grok.com stream ended unexpectedly");
+          await settle(f);
+          if (committed) {
+            yield { type: "error", error: f };
+            return "done";
+          }
+          return f;
+        }
+        const e = step.value;
+        if (e.type === "error") {
+          await settle(e.error);
+          if (committed || e.error.kind === "request") {
+            if (committed) yield e;
+            else throw upstreamRequestError(e.error);
+            return "done";
+          }
+          return e.error;
+        }
+        if (e.type === "done") {
+          if (!committed) {
+            const f = failure("empty", "grok.com returned an empty answer (no text, reasoning or media)");
+            await settle(f);
+            return f;
+          }
+          await settle(null);
+          yield e;
+          return "done";
+        }
+        if (!committed) {
+          if (!isOutputEvent(e)) {
+            pending.push(e);
+            continue;
+          }
+          committed = true;
+          yield* pending;
+        }
+        lastOutput = Date.now();
+        yield e;
+      }
+    } finally {
+      turn.signal.removeEventListener("abort", onAbort);
+      if (!ctrl.signal.aborted) ctrl.abort("attempt finished");
+      void upstream.return(undefined).catch(() => {});
+      await lease.release();
+    }
+  }
+}
+
+async function nextWithin<T>(it: AsyncIterator<T>, ms: number, which: TimeoutSignal["which"]): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([it.next(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutSignal(which)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function timeoutFailure(which: TimeoutSignal["which"], s: GrokSettings): UpstreamFailure {
+  const text =
+    which === "first"
+      ? `no answer from grok.com within ${s.stream_first_response_timeout}s (stream_first_response_timeout)`
+      : which === "idle"
+        ? `grok.com went silent for ${s.stream_chunk_timeout}s (stream_chunk_timeout)`
+        : `the request exceeded ${s.stream_total_timeout}s (stream_total_timeout)`;
+  return failure("timeout", text);
+}
+
+function upstreamRequestError(f: UpstreamFailure): ProxyError {
+  const moderated = /moderation/i.test(f.message);
+  return new ProxyError(moderated ? 403 : 400, moderated ? "content_moderated" : "invalid_request", f.message, { kind: f.kind, retryable: false });
+}
+
+const fmtTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+
+/** The pool had nothing to offer before any attempt. */
+export function noAccountError(err: NoAccountError, model: ModelEntry): ProxyError {
+  const retryAfterMs = err.retryAfterMs ?? (err.nextAvailableAt ? Math.max(1000, err.nextAvailableAt - Date.now()) : null);
+  switch (err.reason) {
+    case "empty":
+      return new ProxyError(503, "no_account", "No grok.com accounts are configured. Add SSO cookies in the manager (/manage) or with POST /api/tokens/add.", { retryable: false });
+    case "tier":
+      return new ProxyError(403, "forbidden", `Model ${model.id} needs a ${model.minTier} (or higher) grok.com account; none is configured.`, { retryable: false });
+    case "all_dead":
+      return new ProxyError(403, "upstream_unauthorized", `Every grok.com account that can serve ${model.id} is dead or disabled (cookie expired, logged out or banned). Re-add or test the accounts.`, { retryable: false });
+    case "busy":
+      return new ProxyError(429, "rate_limited", "All accounts are busy (per-account concurrency limit reached). Retry shortly.", { retryAfterMs: retryAfterMs ?? 1000 });
+    default:
+      return new ProxyError(
+        429,
+        "rate_limited",
+        err.nextAvailableAt ? `All accounts that can serve ${model.id} are cooling down or out of quota until ${fmtTime(err.nextAvailableAt)}.` : `All accounts that can serve ${model.id} are cooling down or out of quota.`,
+        { retryAfterMs: retryAfterMs ?? 60_000 },
+      );
+  }
+}
+
+/** A failure after output began, rendered in-band by the adapters. */
+export function inBandError(f: UpstreamFailure): ProxyError {
+  return finalError(f, [], false);
+}
+
+/** Every attempt failed: the error names each account tried and why. */
+function finalError(last: UpstreamFailure | null, attempts: AttemptNote[], timedOut: boolean): ProxyError {
+  const tried = attempts.map((a) => `${a.account}: ${a.kind} — ${a.message}`).join("; ");
+  const suffix = tried ? ` Accounts tried: ${tried}` : "";
+  const kind = last?.kind ?? "upstream_error";
+  const opts = { attempts, kind };
+  if (timedOut && kind !== "timeout") return new ProxyError(504, "upstream_timeout", `The request deadline passed before any account answered.${suffix}`, opts);
+  switch (kind) {
+    case "rate_limited":
+      return new ProxyError(429, "rate_limited", `grok.com rate-limited every account tried.${suffix}`, { ...opts, retryAfterMs: last?.retryAfterMs ?? 60_000 });
+    case "unauthorized":
+    case "banned":
+      return new ProxyError(403, kind === "banned" ? "upstream_banned" : "upstream_unauthorized", `grok.com rejected the account credentials.${suffix}`, { ...opts, retryable: false });
+    case "anti_bot":
+      return new ProxyError(403, "anti_bot_rejected", `grok.com rejected the request by its anti-bot rules (x-statsig-id, or a user agent / cf_clearance / IP mismatch).${suffix}`, { ...opts, retryable: false });
+    case "cloudflare":
+      return new ProxyError(403, "cloudflare_blocked", `Cloudflare blocked the request to grok.com. Set cf_clearance and user_agent from the same browser session and IP, or configure proxy_url.${suffix}`, { ...opts, retryable: false });
+    case "timeout":
+      return new ProxyError(504, "upstream_timeout", `grok.com did not answer in time.${suffix}`, opts);
+    case "empty":
+      return new ProxyError(502, "empty_response", `grok.com returned empty answers.${suffix}`, opts);
+    case "request":
+      return upstreamRequestError(last!);
+    default:
+      return new ProxyError(502, "upstream_error", `grok.com failed.${suffix}`, opts);
+  }
+}
+
