@@ -116,6 +116,7 @@ export class MysqlStore implements Store {
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private lastPurge = 0;
+  private purging: Promise<void> | null = null;
   private closed = false;
   private pollErrorLogged = false;
 
@@ -230,6 +231,7 @@ export class MysqlStore implements Store {
       if (this.pollTimer) clearTimeout(this.pollTimer);
       this.pollTimer = null;
       await this.polling?.catch(() => undefined);
+      await this.purging?.catch(() => undefined);
       this.listeners.clear();
       this.pool = null;
       await pool.end().catch(() => undefined);
@@ -498,12 +500,20 @@ export class MysqlStore implements Store {
     for (const [g, since] of this.gaps) if (now - since > GAP_WAIT_MS) this.gaps.delete(g);
     if (settings) this.deliver({ kind: "settings" });
     if (all || tokens.size) this.deliver({ kind: "accounts", tokens: all ? "all" : [...tokens] });
-    if (now - this.lastPurge > 60_000) {
+    if (now - this.lastPurge > 60_000 && !this.purging) {
       this.lastPurge = now;
-      await pool.query("DELETE FROM g2a_changes WHERE created_at < ? LIMIT 10000", [now - CHANGE_RETENTION_MS]);
-      await pool.query(`DELETE FROM g2a_kv WHERE expires_at IS NOT NULL AND expires_at < ${NOW_MS} LIMIT 10000`);
-      await pool.query(`DELETE FROM g2a_slots WHERE expires_at < ${NOW_MS} - 3600000 LIMIT 10000`).catch(() => undefined);
+      // housekeeping runs beside the poll so a slow DELETE never delays change delivery
+      this.purging = this.purge(pool, now)
+        .catch((e: unknown) => this.log("warn", `MySQL housekeeping failed: ${errText(e)}`))
+        .finally(() => (this.purging = null));
     }
+  }
+
+  /** Drops old change-log rows, expired kv entries and long-expired slot leases. */
+  private async purge(pool: Pool, now: number): Promise<void> {
+    await pool.query("DELETE FROM g2a_changes WHERE created_at < ? LIMIT 10000", [now - CHANGE_RETENTION_MS]);
+    await pool.query(`DELETE FROM g2a_kv WHERE expires_at IS NOT NULL AND expires_at < ${NOW_MS} LIMIT 10000`);
+    await pool.query(`DELETE FROM g2a_slots WHERE expires_at < ${NOW_MS} - 3600000 LIMIT 10000`);
   }
 
   private deliver(change: StoreChange): void {
