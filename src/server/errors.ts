@@ -57,7 +57,7 @@ export class ProxyError extends Error {
     this.status = status;
     this.code = code;
     this.param = opts.param ?? null;
-    this.expose = opts.expose ?? status < 500;
+    this.expose = opts.expose ?? true;
     this.retryAfterMs = opts.retryAfterMs ?? null;
     this.retryable = opts.retryable ?? null;
     this.attempts = opts.attempts ?? [];
@@ -71,5 +71,5 @@ export const badRequest = (message: string, param: string | null = null, code: E
 export function toProxyError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new ProxyError(500, "internal_error", `Internal error: ${message}`, { cause: err, expose: true });
+  return new ProxyError(500, "internal_error", `Internal error: ${message}`, { cause: err, expose: false });
 }

@@ -44,8 +44,8 @@ export function errors(log: Logger, renderFor: (ctx: Context) => ErrorRenderer) 
       if (ctx.status === 404 && ctx.body === undefined) throw new ProxyError(404, "not_found", `Unknown route: ${ctx.method} ${ctx.path}`);
     } catch (raw) {
       const err = toProxyError(raw);
-      if (err.status >= 500) log.error("request failed", { requestId: ctx.state.requestId, path: ctx.path, code: err.code, message: err.message, cause: (err.cause as Error | undefined)?.message });
-      else log.debug("request rejected", { requestId: ctx.state.requestId, path: ctx.path, status: err.status, code: err.code, message: err.message });
+      if (err.code === "internal_error") log.error("request failed", { requestId: ctx.state.requestId, path: ctx.path, code: err.code, message: err.message, cause: (err.cause as Error | undefined)?.message });
+      else log[err.status >= 500 || err.status === 429 ? "warn" : "debug"]("request rejected", { requestId: ctx.state.requestId, path: ctx.path, status: err.status, code: err.code, message: err.message });
       if (ctx.headerSent || ctx.respond === false) return; // streaming handlers report in-band
       ctx.status = err.status;
       if (err.retryAfterMs !== null) ctx.set("retry-after", String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
