@@ -275,7 +275,11 @@ export class AccountPool {
         lease.slotHeld = true;
         return lease;
       }
-      if (ok) void this.store.releaseSlot(lease.token, lease.id).catch((err: unknown) => this.log("warn", "pool: releaseSlot failed", { error: errorText(err) }));
+      if (ok) {
+        this.background(this.store.releaseSlot(lease.token, lease.id).catch((err: unknown) => {
+          this.log("warn", "pool: releaseSlot failed (expires with its ttl)", { lease: lease.id, error: errorText(err) });
+        }));
+      }
       this.undo(lease);
       (refused ??= new Set()).add(best);
       this.log("debug", "pool: slot refused, trying the next account", { account: maskToken(best.token), requestId: req.requestId });
@@ -347,7 +351,7 @@ export class AccountPool {
     }
     const { kind, message, opts } = outcome;
     if ((kind === "anti_bot" || kind === "cloudflare") && lease.decremented) e.revertDecrement(lease.bucket, lease.cost, now);
-    const m = failureMutation(kind, lease.bucket, message, opts, this.reactions);
+    const m = failureMutation(kind, lease.bucket, message, opts, this.reactions, e.rec.lastUsedAt);
     if (m === null) return undefined;
     return this.recordFailure(e, kind, message, m, lease.requestId);
   }
@@ -422,9 +426,14 @@ export class AccountPool {
       this.log("error", "pool: account task failed", { account: maskToken(e.token), error: errorText(err) });
     });
     e.chain = run;
-    this.tasks.add(run);
-    void run.then(() => this.tasks.delete(run));
+    this.background(run);
     return run;
+  }
+
+  /** Tracks a promise that never rejects, for whenIdle(). */
+  private background(p: Promise<void>): void {
+    this.tasks.add(p);
+    void p.then(() => this.tasks.delete(p));
   }
 
   /** Resolves when every background store write/re-read started so far has finished. */

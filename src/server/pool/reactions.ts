@@ -42,9 +42,12 @@ function withNote(rec: AccountRecord, note: FailureNote): AccountRecord {
   return { ...rec, failures: failures.length > MAX_FAILURE_NOTES ? failures.slice(-MAX_FAILURE_NOTES) : failures };
 }
 
-/** Rate limits in a row since the last success (lastUsedAt), not counting the one being recorded. */
-export function consecutiveRateLimits(rec: AccountRecord): number {
-  const since = rec.lastUsedAt ?? -Infinity;
+/**
+ * Rate limits in a row since the last success, not counting the one being recorded. The last success
+ * is the later of the stored lastUsedAt and `lastSuccessAt` (the stored one lags: usage is batched).
+ */
+export function consecutiveRateLimits(rec: AccountRecord, lastSuccessAt: number | null = null): number {
+  const since = Math.max(rec.lastUsedAt ?? -Infinity, lastSuccessAt ?? -Infinity);
   let n = 0;
   for (let i = rec.failures.length - 1; i >= 0; i--) {
     const f = rec.failures[i]!;
@@ -54,8 +57,8 @@ export function consecutiveRateLimits(rec: AccountRecord): number {
   return n;
 }
 
-export function rateLimitBackoff(rec: AccountRecord, cfg: ReactionConfig): number {
-  const n = consecutiveRateLimits(rec);
+export function rateLimitBackoff(rec: AccountRecord, cfg: ReactionConfig, lastSuccessAt: number | null = null): number {
+  const n = consecutiveRateLimits(rec, lastSuccessAt);
   return Math.min(cfg.cooldowns.rate_limited * 2 ** Math.min(n, 30), cfg.rateLimitBackoffMaxMs);
 }
 
@@ -79,8 +82,8 @@ function knownBucket(b: QuotaBucket | undefined): b is QuotaBucket {
   return b !== undefined && (b.remaining !== null || b.total !== null);
 }
 
-function rateLimited(rec: AccountRecord, bucket: string, message: string, opts: FailOptions, now: number, cfg: ReactionConfig): AccountRecord {
-  const until = opts.resetAt ?? (opts.retryAfterMs !== undefined ? now + opts.retryAfterMs : now + rateLimitBackoff(rec, cfg));
+function rateLimited(rec: AccountRecord, bucket: string, message: string, opts: FailOptions, now: number, cfg: ReactionConfig, lastSuccessAt: number | null): AccountRecord {
+  const until = opts.resetAt ?? (opts.retryAfterMs !== undefined ? now + opts.retryAfterMs : now + rateLimitBackoff(rec, cfg, lastSuccessAt));
   const b = bucket === "" ? undefined : rec.quota[bucket];
   if (knownBucket(b)) {
     const exhausted: QuotaBucket = { ...b, remaining: 0, confidence: "confirmed", resetAt: until, syncedAt: now };
@@ -97,7 +100,9 @@ function rateLimited(rec: AccountRecord, bucket: string, message: string, opts: 
  * - upstream_error, timeout, empty: short account cooldown.
  * - anti_bot, cloudflare, network: failure note only.
  */
-export function failureMutation(kind: FailureKind, bucket: string, message: string, opts: FailOptions, cfg: ReactionConfig): Mutation | null {
+export function failureMutation(
+  kind: FailureKind, bucket: string, message: string, opts: FailOptions, cfg: ReactionConfig, lastSuccessAt: number | null = null,
+): Mutation | null {
   if (leavesNoTrace(kind)) return null;
   const text = message.length > MAX_NOTE_CHARS ? `${message.slice(0, MAX_NOTE_CHARS)}…` : message;
   return (current, now) => {
@@ -105,7 +110,7 @@ export function failureMutation(kind: FailureKind, bucket: string, message: stri
     switch (kind) {
       case "rate_limited":
         // the backoff counts the rate limits before this one, so it is computed on `current`
-        return { ...rateLimited(current, bucket, text, opts, now, cfg), failures: rec.failures };
+        return { ...rateLimited(current, bucket, text, opts, now, cfg, lastSuccessAt), failures: rec.failures };
       case "unauthorized":
         return markDead(rec, withSuffix("logged out / cookie expired (401)", text), now);
       case "banned":
