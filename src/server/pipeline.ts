@@ -6,6 +6,7 @@ import { classifyTransportError, failure } from "./grok/classify.js";
 import { type GrokEvent, type UpstreamFailure, isOutputEvent } from "./grok/events.js";
 import type { ModelEntry } from "./grok/models.js";
 import { UpstreamError } from "./grok/upstream-error.js";
+import type { UploadFile } from "./media/fetch-image.js";
 import { type Logger, mask } from "./log.js";
 import { type AccountPool, type Lease, NoAccountError } from "./pool/index.js";
 import type { FailureKind } from "./pool/types.js";
@@ -26,6 +27,8 @@ import type { FailureKind } from "./pool/types.js";
 export interface ChatTurn {
   model: ModelEntry;
   request: GrokChatRequest;
+  /** Files uploaded with the leased account before the chat (same account, UA and egress). */
+  files?: UploadFile[];
   requestId: string;
   signal: AbortSignal;
 }
@@ -80,6 +83,10 @@ export class ChatPipeline {
     throw finalError(lastFailure, attempts, Date.now() >= deadline);
   }
 
+  private withUploads(turn: ChatTurn, acc: { token: string; userId: string | null }, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+    return uploadThenChat(this.deps.grok, turn, acc, signal);
+  }
+
   /** One account. Returns "done" when the turn finished (successfully or after a committed failure), or the pre-commit failure. */
   private async *attempt(turn: ChatTurn, lease: Lease, deadline: number): AsyncGenerator<GrokEvent, "done" | UpstreamFailure> {
     const s = this.deps.settings();
@@ -87,7 +94,7 @@ export class ChatPipeline {
     const onAbort = () => ctrl.abort(turn.signal.reason);
     turn.signal.addEventListener("abort", onAbort, { once: true });
     const acc = { token: lease.token, userId: lease.account.userId };
-    const upstream = this.deps.grok.chat(turn.request, acc, ctrl.signal, turn.model.gatewayMode !== null);
+    const upstream = this.withUploads(turn, acc, ctrl.signal);
     const pending: GrokEvent[] = [];
     let committed = false;
     let settled = false;
@@ -166,6 +173,14 @@ export class ChatPipeline {
       await lease.release();
     }
   }
+}
+
+/** Uploads the turn's files with this account, then chats with their ids attached. */
+async function* uploadThenChat(grok: GrokClient, turn: ChatTurn, acc: { token: string; userId: string | null }, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+  const fileIds: string[] = [];
+  for (const f of turn.files ?? []) fileIds.push(await grok.upload(acc, f, signal));
+  const request = fileIds.length ? { ...turn.request, fileIds: [...turn.request.fileIds, ...fileIds] } : turn.request;
+  yield* grok.chat(request, acc, signal, turn.model.gatewayMode !== null);
 }
 
 async function nextWithin<T>(it: AsyncIterator<T>, ms: number, which: TimeoutSignal["which"]): Promise<IteratorResult<T>> {

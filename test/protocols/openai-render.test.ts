@@ -34,7 +34,7 @@ describe("OpenAI stream rendering", () => {
   it("think-tags puts tags in chunks of their own", () => {
     const sh = shaper();
     const w = new OpenAIChunkWriter("m", "think-tags", false);
-    const contents = [...w.ops(sh.push({ type: "reasoning", text: "a" })), ...w.ops(sh.push({ type: "text", text: "b" })), ...w.finish("stop", usageFor("", sh))]
+    const contents = [...w.ops(sh.push({ type: "reasoning", text: "a", header: false })), ...w.ops(sh.push({ type: "text", text: "b" })), ...w.finish("stop", usageFor("", sh))]
       .map((c) => (c.choices as any[])[0].delta.content)
       .filter((x) => x !== undefined);
     expect(contents).toEqual(["", "<think>\n", "a", "\n</think>\n\n", "b"]);
@@ -43,7 +43,7 @@ describe("OpenAI stream rendering", () => {
   it("hidden reasoning is dropped but counted", () => {
     const sh = shaper();
     const w = new OpenAIChunkWriter("m", "hidden", false);
-    const out = [...w.ops(sh.push({ type: "reasoning", text: "secret thoughts" })), ...w.ops(sh.push({ type: "text", text: "ok" }))];
+    const out = [...w.ops(sh.push({ type: "reasoning", text: "secret thoughts", header: false })), ...w.ops(sh.push({ type: "text", text: "ok" }))];
     expect(JSON.stringify(out)).not.toContain("secret");
     expect(usageFor("", sh).completion_tokens_details.reasoning_tokens).toBeGreaterThan(0);
   });

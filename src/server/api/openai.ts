@@ -10,6 +10,7 @@ import { flattenMessages } from "../protocols/flatten.js";
 import { type OpenAIChatRequest, parseOpenAIChatRequest } from "../protocols/openai/parse-request.js";
 import { OpenAIChunkWriter, type ThinkingOutput, renderCompletion, renderOpenAIError, usageFor } from "../protocols/openai/render.js";
 import { OutputShaper } from "../protocols/shape-output.js";
+import { resolveAttachments } from "../media/fetch-image.js";
 import { readJson } from "./middleware.js";
 import { SseWriter } from "./sse.js";
 
@@ -64,8 +65,6 @@ export function openaiRouter(deps: OpenAIDeps): Router {
 }
 
 function buildRequest(req: OpenAIChatRequest, model: ModelEntry, s: GrokSettings): GrokChatRequest {
-  if (req.attachments.length)
-    throw new ProxyError(400, "unsupported", "Image inputs are not supported yet by this proxy version (planned with the media step).", { param: "messages" });
   return {
     mode: model.gatewayMode ?? model.restModeId,
     message: flattenMessages(req.messages),
@@ -82,6 +81,7 @@ async function chatCompletions(ctx: Context, deps: OpenAIDeps): Promise<void> {
   const model = findModel(deps.catalog(), req.model);
   const s = deps.settings();
   const upstreamReq = buildRequest(req, model, s);
+  const files = await resolveAttachments(req.attachments, { allowPrivate: s.image_url_allow_private });
   const thinking = thinkingOutput(s, req);
   const shaper = new OutputShaper({ stop: req.stop, maxTokens: req.maxTokens, inlineCitations: s.inline_citations, showSources: s.show_search_sources });
   const requestId = String(ctx.state.requestId);
@@ -91,7 +91,7 @@ async function chatCompletions(ctx: Context, deps: OpenAIDeps): Promise<void> {
     ctx.req.on("close", () => {
       if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
     });
-    for await (const e of deps.pipeline.run({ model, request: upstreamReq, requestId, signal: abort.signal })) {
+    for await (const e of deps.pipeline.run({ model, request: upstreamReq, files, requestId, signal: abort.signal })) {
       if (e.type === "error") throw inBandError(e.error);
       if (e.type === "done") break;
       shaper.push(e);
@@ -107,7 +107,7 @@ async function chatCompletions(ctx: Context, deps: OpenAIDeps): Promise<void> {
   ctx.respond = false;
   const writer = new OpenAIChunkWriter(req.model, thinking, req.includeUsage);
   try {
-    for await (const e of deps.pipeline.run({ model, request: upstreamReq, requestId, signal: sse.abort.signal })) {
+    for await (const e of deps.pipeline.run({ model, request: upstreamReq, files, requestId, signal: sse.abort.signal })) {
       if (e.type === "error") {
         await sse.send(renderOpenAIError(inBandError(e.error)));
         return;

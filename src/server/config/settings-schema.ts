@@ -63,6 +63,8 @@ export const grokSchema = z.looseObject({
   max_attempts: int(1, 20).default(3),
   /** Per-account concurrent requests (0 = unlimited). */
   account_concurrency: int(0, 1000).default(4),
+  /** Allow image_url attachments from private/loopback addresses (off: SSRF protection). */
+  image_url_allow_private: bool.default(false),
   /** Original setting, kept for compatibility; failover is decided by failure kind instead. */
   retry_status_codes: z.array(z.number().int()).default([401, 429]),
 });

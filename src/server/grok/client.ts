@@ -13,6 +13,7 @@ import { JsonObjectScanner } from "./json-scanner.js";
 import { StatsigProvider } from "./statsig.js";
 import { type HttpTransport, createTransport, wsProxyAgent } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
+import { uploadMultipart, uploadReference } from "./upload.js";
 
 /** The account fields the upstream client needs. */
 export interface GrokAccountRef {
@@ -292,6 +293,38 @@ export class GrokClient {
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
       else ws.terminate();
       if (parser.unknownFrames) this.opts.log.debug("gateway had unknown frames", { unknownFrames: parser.unknownFrames });
+    }
+  }
+
+  // ------------------------------------------------------------------ uploads (§6.2)
+
+  /** Multipart upload v2; resolves to the id to attach. Same account, UA and egress as the chat. */
+  async upload(acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<string> {
+    const { body, contentType } = uploadMultipart(file);
+    let res;
+    try {
+      res = await this.transportImpl.request(`${this.origin}/http/upload-file-v2/direct`, {
+        method: "POST",
+        headers: restHeaders(this.identity(), acc.token, { requestId: false, contentType }),
+        body,
+        signal,
+        proxyUrl: this.proxyUrl(),
+      });
+    } catch (err) {
+      throw new UpstreamError(classifyTransportError(err));
+    }
+    const text = await res.text();
+    if (res.status !== 200) throw new UpstreamError(classifyHttp(res.status, text, res.headers));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new UpstreamError(failure("upstream_error", "upload answer was not JSON"));
+    }
+    try {
+      return uploadReference(parsed).id;
+    } catch (f) {
+      throw new UpstreamError(f as ReturnType<typeof failure>);
     }
   }
 

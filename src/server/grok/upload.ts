@@ -1,0 +1,41 @@
+import { failure } from "./classify.js";
+
+/** Image types grok.com accepts for chat attachments (grok-protocol.md §6.3), detected from content. */
+export function sniffImageType(data: Uint8Array): string | null {
+  const b = data;
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
+  if (b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return "image/gif";
+  if (b.length >= 12 && b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return "image/webp";
+  return null;
+}
+
+/** A file name as browsers put it in Content-Disposition (§6.2). */
+export function multipartFileName(name: string): string {
+  const cleaned = name.replace(/[\r\n]/g, "").replace(/[\x00-\x1f\x7f]/g, "_").replace(/(["\\])/g, "\\$1");
+  return cleaned || "upload.bin";
+}
+
+/** Builds the multipart body for `POST /http/upload-file-v2/direct` by hand so every part header is exact. */
+export function uploadMultipart(file: { name: string; mime: string; data: Uint8Array }, fileSource?: string): { body: Uint8Array; contentType: string } {
+  const boundary = `----WebKitFormBoundary${Math.random().toString(36).slice(2, 18)}`;
+  const parts: Buffer[] = [];
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${multipartFileName(file.name)}"\r\nContent-Type: ${file.mime}\r\n\r\n`));
+  parts.push(Buffer.from(file.data));
+  parts.push(Buffer.from("\r\n"));
+  if (fileSource) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file_source"\r\n\r\n${fileSource}\r\n`));
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The attachment reference from an upload answer: fileMetadataId, else fileId, else uploadId. */
+export function uploadReference(body: unknown): { id: string; fileUri: string | null } {
+  const o = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
+  const te = o.terminalError;
+  const ok = te === null || te === undefined || te === false || te === 0 || te === "" || (typeof te === "object" && Object.keys(te as object).length === 0);
+  if (!ok) throw failure("request", `grok.com rejected the upload: ${JSON.stringify(te).slice(0, 200)}`);
+  const meta = (o.fileMetadata && typeof o.fileMetadata === "object" ? o.fileMetadata : o) as Record<string, unknown>;
+  const id = [meta.fileMetadataId, meta.fileId, o.uploadId].find((v) => typeof v === "string" && v) as string | undefined;
+  if (!id) throw failure("upstream_error", "upload answer carried no file id");
+  return { id, fileUri: typeof meta.fileUri === "string" ? meta.fileUri : null };
+}
