@@ -117,6 +117,7 @@ export function withDecrement(rec: AccountRecord, bucket: string, delta: number,
   if (b === undefined || b.remaining === null || delta === 0) return rec;
   let remaining = Math.max(0, b.remaining - delta);
   if (b.total !== null && b.total >= 0) remaining = Math.min(remaining, b.total);
+  if (remaining === b.remaining) return rec; // e.g. a confirmed 0 stays a confirmed 0
   let resetAt = b.resetAt;
   if (remaining < 1 && resetAt === null && b.windowSeconds) resetAt = now + b.windowSeconds * 1000;
   const confidence = b.confidence === "confirmed" ? "estimated" : b.confidence;
@@ -124,8 +125,8 @@ export function withDecrement(rec: AccountRecord, bucket: string, delta: number,
 }
 
 /**
- * Applies unpersisted local decrements. A decrement older than (or as old as) the bucket's last
- * upstream confirmation is superseded by it and skipped; `onSuperseded` lets the caller drop it.
+ * Applies unpersisted local decrements. A decrement older than the bucket's last upstream
+ * confirmation is superseded by it and skipped; `onSuperseded` lets the caller drop it.
  */
 export function applyLedger(rec: AccountRecord, ledger: Ledger | null, onSuperseded?: (bucket: string) => void): AccountRecord {
   if (ledger === null || ledger.size === 0) return rec;
@@ -133,7 +134,7 @@ export function applyLedger(rec: AccountRecord, ledger: Ledger | null, onSuperse
   for (const [bucket, item] of ledger) {
     const b = out.quota[bucket];
     if (b === undefined || b.remaining === null) continue;
-    if (b.syncedAt !== null && b.syncedAt >= item.at) {
+    if (b.syncedAt !== null && b.syncedAt > item.at) {
       onSuperseded?.(bucket);
       continue;
     }
