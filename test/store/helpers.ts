@@ -62,24 +62,32 @@ export interface TestRedis {
   cleanup(): Promise<void>;
 }
 
+/** Marks a Redis database index as taken by one test fixture (expires by itself after 5 min). */
+export const REDIS_CLAIM_KEY = "g2a_test_claim";
+
 /**
- * Picks a Redis database 1–15 that is empty right now (random start) and a unique key prefix.
- * cleanup() deletes only keys under the prefix plus any `extraKeys` the test names explicitly.
+ * Picks a Redis database 1–15 that is empty right now (random start), claims it with SET NX
+ * (so concurrent test files never share one), and a unique key prefix. cleanup() deletes only
+ * keys under the prefix, the `extraKeys` the test names explicitly, and the claim.
  */
 export async function createTestRedis(extraKeys: string[] = []): Promise<TestRedis> {
   const probe = new Redis({ host: REDIS_HOST, port: REDIS_PORT, lazyConnect: true });
   await probe.connect();
-  const start = 1 + Math.floor(Math.random() * 15);
-  let db = start;
-  for (let i = 0; i < 15; i++) {
-    const cand = 1 + ((start - 1 + i) % 15);
-    await probe.select(cand);
-    if ((await probe.dbsize()) === 0) {
-      db = cand;
-      break;
+  const claim = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  const start = Math.floor(Math.random() * 15);
+  let db = 0;
+  for (let round = 0; round < 20 && !db; round++) {
+    for (let i = 0; i < 15 && !db; i++) {
+      const cand = 1 + ((start + i) % 15);
+      await probe.select(cand);
+      if ((await probe.dbsize()) === 0 && (await probe.set(REDIS_CLAIM_KEY, claim, "PX", 300_000, "NX")) === "OK") db = cand;
     }
+    if (!db) await new Promise((r) => setTimeout(r, 250));
   }
-  await probe.select(db);
+  if (!db) {
+    probe.disconnect();
+    throw new Error("no empty Redis database index 1-15 is free for the test");
+  }
   const prefix = `${uniqueName("g2a_test")}:`;
   return {
     db,
@@ -94,6 +102,7 @@ export async function createTestRedis(extraKeys: string[] = []): Promise<TestRed
         if (keys.length) await probe.del(...keys);
       } while (cursor !== "0");
       if (extraKeys.length) await probe.del(...extraKeys);
+      if ((await probe.get(REDIS_CLAIM_KEY)) === claim) await probe.del(REDIS_CLAIM_KEY);
       probe.disconnect();
     },
   };
