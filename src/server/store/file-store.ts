@@ -53,9 +53,23 @@ function stamp(): string {
   return new Date().toISOString().replace(/[:.]/g, "-");
 }
 
+/**
+ * Serialised line per stored record object. Stored records are never mutated in place (every
+ * write stores a new object), so a record's line stays valid for as long as the object lives.
+ */
+const lineCache = new WeakMap<AccountRecord, string>();
+
 function serializeAccounts(accounts: Map<string, AccountRecord>): string {
   // one record per line: readable, diff-friendly and far smaller than full indentation
-  const lines = [...accounts.values()].map((r) => "    " + JSON.stringify(r));
+  const lines: string[] = [];
+  for (const r of accounts.values()) {
+    let line = lineCache.get(r);
+    if (line === undefined) {
+      line = "    " + JSON.stringify(r);
+      lineCache.set(r, line);
+    }
+    lines.push(line);
+  }
   return `{\n  "format": "${ACCOUNTS_FORMAT}",\n  "version": 1,\n  "accounts": [\n${lines.join(",\n")}${lines.length ? "\n" : ""}  ]\n}\n`;
 }
 
