@@ -153,6 +153,19 @@ describe("mysql store specifics", () => {
     expect(tokens()).toContain("tok-slow");
   });
 
+  it("after a poll outage longer than the change-log retention allows, listeners reload everything", async () => {
+    const db = await database();
+    const s = await openStore(db.url, { pollIntervalMs: 2000 });
+    const seen: StoreChange[] = [];
+    s.onChange((ch) => seen.push(ch));
+    (s as unknown as { lastPollOk: number }).lastPollOk = Date.now() - 6 * 60 * 1000;
+    await s.poll();
+    expect(seen).toEqual([{ kind: "settings" }, { kind: "accounts", tokens: "all" }]);
+    seen.length = 0;
+    await s.poll();
+    expect(seen).toEqual([]);
+  });
+
   it("own changes are not echoed back to this instance", async () => {
     const db = await database();
     const s = await openStore(db.url, { pollIntervalMs: 100 });

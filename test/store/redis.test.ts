@@ -99,6 +99,29 @@ describe("redis store specifics", () => {
     expect(seenA).toEqual([]);
   });
 
+  it("after the change-feed connection drops and reconnects, listeners are told to reload everything", async () => {
+    const r = await redis();
+    const s = await openStore(r);
+    const seen: StoreChange[] = [];
+    s.onChange((c) => seen.push(c));
+    // our db index is claimed by this test alone, so its only subscriber is the store's
+    const list = String(await r.client.client("LIST"));
+    const ids = list
+      .split("\n")
+      .filter((l) => new RegExp(`\\bdb=${r.db}\\b`).test(l) && /\bsub=1\b/.test(l))
+      .map((l) => /\bid=(\d+)/.exec(l)![1]!);
+    expect(ids).toHaveLength(1);
+    await r.client.client("KILL", "ID", ids[0]!);
+    expect(await waitFor(() => seen.some((c) => c.kind === "accounts" && c.tokens === "all"), 5000)).toBe(true);
+    expect(seen.some((c) => c.kind === "settings")).toBe(true);
+    // and the feed works again
+    const other = await openStore(r);
+    seen.length = 0;
+    const t = tok();
+    await other.putAccounts([rec(t)]);
+    expect(await waitFor(() => seen.some((c) => c.kind === "accounts" && c.tokens !== "all" && c.tokens.includes(t)), 3000)).toBe(true);
+  });
+
   it("a big putAccounts is announced as 'all' accounts", async () => {
     const r = await redis();
     const a = await openStore(r);

@@ -116,6 +116,7 @@ export class MysqlStore implements Store {
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private lastPurge = 0;
+  private lastPollOk = Date.now();
   private purging: Promise<void> | null = null;
   private closed = false;
   private pollErrorLogged = false;
@@ -481,6 +482,9 @@ export class MysqlStore implements Store {
     );
     this.pollErrorLogged = false;
     const now = Date.now();
+    // After a long outage the change log may have been purged past our position: reload all.
+    const resync = now - this.lastPollOk > CHANGE_RETENTION_MS / 2;
+    this.lastPollOk = now;
     let settings = false;
     let all = false;
     const tokens = new Set<string>();
@@ -498,8 +502,9 @@ export class MysqlStore implements Store {
       else tokens.add(r.token);
     }
     for (const [g, since] of this.gaps) if (now - since > GAP_WAIT_MS) this.gaps.delete(g);
-    if (settings) this.deliver({ kind: "settings" });
-    if (all || tokens.size) this.deliver({ kind: "accounts", tokens: all ? "all" : [...tokens] });
+    if (settings || resync) this.deliver({ kind: "settings" });
+    if (resync) this.deliver({ kind: "accounts", tokens: "all" });
+    else if (all || tokens.size) this.deliver({ kind: "accounts", tokens: all ? "all" : [...tokens] });
     if (now - this.lastPurge > 60_000 && !this.purging) {
       this.lastPurge = now;
       // housekeeping runs beside the poll so a slow DELETE never delays change delivery

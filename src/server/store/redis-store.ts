@@ -169,6 +169,12 @@ export class RedisStore implements Store {
         if (channel === k.channel) this.onMessage(message);
       });
       await sub.subscribe(k.channel);
+      // Pub/sub does not queue: after a reconnect (ioredis resubscribes by itself) changes made
+      // meanwhile are unknown, so listeners are told to reload everything.
+      sub.on("ready", () => {
+        this.deliver({ kind: "settings" });
+        this.deliver({ kind: "accounts", tokens: "all" });
+      });
       this.client = client;
       this.sub = sub;
       if (this.opts.importLegacy !== false) await this.importLegacyOnce();
@@ -245,7 +251,10 @@ export class RedisStore implements Store {
       return;
     }
     if (!m || m.o === this.origin) return;
-    const change: StoreChange = m.k === "settings" ? { kind: "settings" } : { kind: "accounts", tokens: Array.isArray(m.t) ? m.t : "all" };
+    this.deliver(m.k === "settings" ? { kind: "settings" } : { kind: "accounts", tokens: Array.isArray(m.t) ? m.t : "all" });
+  }
+
+  private deliver(change: StoreChange): void {
     for (const l of this.listeners) {
       try {
         l(change);
