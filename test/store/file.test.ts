@@ -108,6 +108,17 @@ describe("file store specifics", () => {
     expect((await readdir(d)).some((f) => f.startsWith("accounts.json.corrupt-"))).toBe(true);
   });
 
+  it("keeps fields it does not know (written by a newer version) through load and rewrite", async () => {
+    const d = await dir();
+    const t = tok();
+    await writeFile(path.join(d, "accounts.json"), JSON.stringify({ accounts: [{ ...rec(t), futureField: { proxy: "socks5://p" } }] }));
+    const s = await opened(d);
+    expect(((await s.getAccount(t)) as unknown as Record<string, unknown>).futureField).toEqual({ proxy: "socks5://p" });
+    await s.updateAccount(t, (r) => ({ ...r, note: "touched" }));
+    const onDisk = JSON.parse(await readFile(path.join(d, "accounts.json"), "utf8")).accounts[0];
+    expect(onDisk).toMatchObject({ note: "touched", futureField: { proxy: "socks5://p" } });
+  });
+
   it("imports the original token.json on first start and leaves it untouched", async () => {
     const d = await dir();
     const legacy = {

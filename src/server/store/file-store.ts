@@ -76,7 +76,10 @@ function serializeAccounts(accounts: Map<string, AccountRecord>): string {
 function serializeKv(kv: Map<string, KvEntry>): string {
   const now = Date.now();
   const entries: Record<string, KvEntry> = {};
-  for (const [k, e] of kv) if (e.expiresAt === null || e.expiresAt > now) entries[k] = e;
+  for (const [k, e] of kv) {
+    if (e.expiresAt === null || e.expiresAt > now) entries[k] = e;
+    else kv.delete(k); // expired: gone from memory and file alike
+  }
   return JSON.stringify({ version: 1, entries }, null, 2) + "\n";
 }
 

@@ -30,6 +30,7 @@ const CHUNK = 500;
 const ALL_THRESHOLD = 200;
 const CHANGE_RETENTION_MS = 10 * 60 * 1000;
 const GAP_WAIT_MS = 30_000;
+const INIT_GAP_WINDOW = 100;
 const LEGACY_MARKER = "g2a:legacy-import-checked";
 
 export interface MysqlStoreOptions {
@@ -182,6 +183,10 @@ export class MysqlStore implements Store {
       if (this.migration.newerThanApp) this.problems.push(`the database schema (version ${this.migration.current}) is newer than this app knows`);
       const [[row]] = await pool.query<RowDataPacket[]>("SELECT COALESCE(MAX(id), 0) AS id FROM g2a_changes");
       this.lastChangeId = Number(row?.id ?? 0);
+      // ids just below the start that are not there yet may be transactions still in flight
+      const [recent] = await pool.query<RowDataPacket[]>("SELECT id FROM g2a_changes WHERE id > ?", [this.lastChangeId - INIT_GAP_WINDOW]);
+      const present = new Set(recent.map((r) => Number(r.id)));
+      for (let g = Math.max(1, this.lastChangeId - INIT_GAP_WINDOW + 1); g < this.lastChangeId; g++) if (!present.has(g)) this.gaps.set(g, Date.now());
     } catch (e) {
       this.pool = null;
       await pool.end().catch(() => undefined);

@@ -71,8 +71,10 @@ function normalizeFailure(v: unknown): FailureNote | null {
 
 /**
  * Turns loosely-typed JSON (a hand-edited file, an import) into a complete AccountRecord:
- * unknown/missing fields get the defaults of newAccountRecord(). Returns null when there is no
- * usable token. The token is taken as-is (callers normalise SSO cookies first).
+ * missing or ill-typed known fields get the defaults of newAccountRecord(); fields this version
+ * does not know are kept as they are (forward compatibility: a newer app or a newer
+ * AccountRecord may have added them). Returns null when there is no usable token. The token is
+ * taken as-is (callers normalise SSO cookies first).
  */
 export function normalizeRecord(raw: unknown, now = Date.now()): AccountRecord | null {
   if (!isPlainObject(raw)) return null;
@@ -90,6 +92,7 @@ export function normalizeRecord(raw: unknown, now = Date.now()): AccountRecord |
     ? raw.failures.map(normalizeFailure).filter((f): f is FailureNote => f !== null).slice(-MAX_FAILURE_NOTES)
     : [];
   return {
+    ...raw,
     token,
     tier: oneOf(raw.tier, TIERS, base.tier),
     tierSource: oneOf(raw.tierSource, TIER_SOURCES, base.tierSource),

@@ -194,7 +194,8 @@ export class RedisStore implements Store {
     const marker = `${this.prefix}${LEGACY_MARKER}`;
     if (await c.exists(marker)) return;
     // Only one process may do it: claim the marker first, give it back on failure.
-    if ((await c.set(marker, "importing", "NX")) !== "OK") return;
+    // (the claim expires by itself should this process die half-way)
+    if ((await c.set(marker, "importing", "PX", 60_000, "NX")) !== "OK") return;
     try {
       const [accounts, settings] = await Promise.all([c.hlen(k.accounts), c.exists(k.settings)]);
       if (accounts > 0 || settings > 0) {
