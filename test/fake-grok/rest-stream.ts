@@ -31,13 +31,13 @@ export function encodePlan(frames: Frame[], framing: Framing): string {
 }
 
 /**
- * Cut points for the split-utf8 scenario: steps of 3..41 bytes, each pushed forward onto the next
+ * Cut points for the split-utf8 scenario: steps of 13..157 bytes, each pushed forward onto the next
  * UTF-8 continuation byte when one is near, so most cuts fall inside a multi-byte character.
  */
 export function splitOffsets(buf: Buffer): number[] {
   const cuts: number[] = [];
   let pos = 0;
-  let step = 3;
+  let step = 13;
   while (true) {
     let p = pos + step;
     if (p >= buf.length) break;
@@ -49,7 +49,7 @@ export function splitOffsets(buf: Buffer): number[] {
     }
     cuts.push(p);
     pos = p;
-    step = step >= 41 ? 3 : step + 7;
+    step = step >= 157 ? 13 : step + 24;
   }
   return cuts;
 }

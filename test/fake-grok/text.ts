@@ -22,7 +22,7 @@ function buildSplitText(): string {
     "Ελληνικά και русский текст, ñandú, façade — “quotes” … end.",
   ];
   const out: string[] = [];
-  for (let i = 1; i <= 6; i++) out.push(`第${i}段：` + lines.join(""));
+  for (let i = 1; i <= 4; i++) out.push(`第${i}段：` + lines.join(""));
   return out.join("\n");
 }
 
