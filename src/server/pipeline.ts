@@ -29,6 +29,11 @@ export interface ChatTurn {
   request: GrokChatRequest;
   /** Files uploaded with the leased account before the chat (same account, UA and egress). */
   files?: UploadFile[];
+  /**
+   * True when the caller shows nothing before the whole answer is in (non-stream requests):
+   * the attempt then commits only at the end, so a failure mid-answer still fails over.
+   */
+  buffered?: boolean;
   requestId: string;
   signal: AbortSignal;
 }
@@ -108,8 +113,9 @@ export class ChatPipeline {
       let lastOutput = Date.now();
       for (;;) {
         const now = Date.now();
-        const limit = committed ? Math.min(deadline, lastOutput + s.stream_chunk_timeout * 1000) : Math.min(deadline, lastOutput + s.stream_first_response_timeout * 1000);
-        const which: TimeoutSignal["which"] = limit === deadline ? "total" : committed ? "idle" : "first";
+        const flowing = committed || pending.some(isOutputEvent);
+        const limit = Math.min(deadline, lastOutput + (flowing ? s.stream_chunk_timeout : s.stream_first_response_timeout) * 1000);
+        const which: TimeoutSignal["which"] = limit === deadline ? "total" : flowing ? "idle" : "first";
         let step: IteratorResult<GrokEvent>;
         try {
           step = await nextWithin(upstream, Math.max(0, limit - now), which);
@@ -146,22 +152,25 @@ export class ChatPipeline {
           return e.error;
         }
         if (e.type === "done") {
-          if (!committed) {
+          if (!committed && !pending.some(isOutputEvent)) {
             const f = failure("empty", "grok.com returned an empty answer (no text, reasoning or media)");
             await settle(f);
             return f;
           }
           await settle(null);
+          yield* pending;
           yield e;
           return "done";
         }
         if (!committed) {
-          if (!isOutputEvent(e)) {
+          if (!isOutputEvent(e) || turn.buffered) {
+            if (isOutputEvent(e)) lastOutput = Date.now();
             pending.push(e);
             continue;
           }
           committed = true;
           yield* pending;
+          pending.length = 0;
         }
         lastOutput = Date.now();
         yield e;
@@ -233,7 +242,8 @@ export function noAccountError(err: NoAccountError, model: ModelEntry): ProxyErr
 
 /** A failure after output began, rendered in-band by the adapters. */
 export function inBandError(f: UpstreamFailure): ProxyError {
-  return finalError(f, [], false);
+  const e = finalError(f, [], false);
+  return new ProxyError(e.status, e.code, `${e.message} ${f.message}`, { kind: f.kind, retryable: e.retryable, retryAfterMs: e.retryAfterMs });
 }
 
 /** Every attempt failed: the error names each account tried and why. */

@@ -38,7 +38,7 @@ export async function startServer(runtime: RuntimeConfig, opts: { log?: Logger; 
   const settings = new SettingsService(store);
   const migrations = await settings.load();
   if (migrations.length) log.info("settings migrated", { migrations });
-  if (!process.env.LOG_LEVEL) log.level = parseLogLevel(settings.value.global.log_level, runtime.logLevel);
+  if (!runtime.logLevelExplicit) log.level = parseLogLevel(settings.value.global.log_level, runtime.logLevel);
 
   const { catalog, overrideFile } = ModelCatalog.load(runtime.dataDir);
   if (overrideFile) log.info("model catalogue extended", { file: overrideFile });

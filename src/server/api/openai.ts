@@ -91,7 +91,7 @@ async function chatCompletions(ctx: Context, deps: OpenAIDeps): Promise<void> {
     ctx.req.on("close", () => {
       if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
     });
-    for await (const e of deps.pipeline.run({ model, request: upstreamReq, files, requestId, signal: abort.signal })) {
+    for await (const e of deps.pipeline.run({ model, request: upstreamReq, files, requestId, signal: abort.signal, buffered: true })) {
       if (e.type === "error") throw inBandError(e.error);
       if (e.type === "done") break;
       shaper.push(e);

@@ -19,6 +19,8 @@ export interface RuntimeConfig {
   storageMode: StorageMode;
   databaseUrl: string | null;
   logLevel: LogLevel;
+  /** True when LOG_LEVEL was given (it then wins over the stored log_level setting). */
+  logLevelExplicit: boolean;
 }
 
 export interface CliFlags {
@@ -65,5 +67,6 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env, flags: C
     storageMode: env.STORAGE_MODE?.trim() ? parseStorageMode(env.STORAGE_MODE) : (modeOfUrl(env.DATABASE_URL ?? "") ?? "file"),
     databaseUrl: env.DATABASE_URL?.trim() || null,
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    logLevelExplicit: !!env.LOG_LEVEL?.trim(),
   };
 }

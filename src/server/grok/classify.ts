@@ -100,7 +100,7 @@ export function classifyInStream(code: string | number | null, message: string):
   if (code === 8 || isUsageLimit(m) || lc(code).includes("rate_limit")) return failure("rate_limited", `rate limited: ${m}`, extra);
   if (isModeration(m)) return failure("request", `rejected by content moderation: ${m}`, extra);
   if (lc(code) === "conversation_not_found") return failure("request", `conversation not found: ${m}`, extra);
-  return failure("upstream_error", `upstream error: ${m}`, extra);
+  return failure("upstream_error", m, extra);
 }
 
 /** A thrown transport error (connection refused, reset, TLS, aborted by a timeout). */

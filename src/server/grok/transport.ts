@@ -95,7 +95,7 @@ export class ImpitTransport implements HttpTransport {
     const key = `${profile}|${proxyUrl ?? ""}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = new Impit({ browser: profile, ...(proxyUrl ? { proxyUrl } : {}), followRedirects: false, timeout: 0 });
+      c = new Impit({ browser: profile, ...(proxyUrl ? { proxyUrl } : {}), followRedirects: false, timeout: 86_400_000 }); // the pipeline owns timeouts
       this.clients.set(key, c);
     }
     return c;
