@@ -23,7 +23,7 @@ describe("client auth", () => {
   });
 
   it("rejects a missing or wrong key with a 401 in the OpenAI shape", async () => {
-    for (const headers of [{}, { authorization: "Bearer nope" }]) {
+    for (const headers of [{}, { authorization: "Bearer nope" }] as Array<Record<string, string>>) {
       const res = await post("/v1/chat/completions", headers);
       expect(res.status).toBe(401);
       const json = await res.json();
