@@ -88,7 +88,7 @@ function thinkingPieces(sc: Scenario, text: string): Piece[] {
   const head: Piece[] = [{ t: "phase", kind: "KIND_THINKING_START" }, { t: "header", text: THINKING_HEADER }];
   head.push(...tokenize(reasoning).map((r): Piece => ({ t: "reasoning", text: r })));
   if (sc.name === "thinking") return [...head, { t: "phase", kind: "KIND_RESPONSE_START" }, ...answerPieces(text)];
-  const [p1, p2] = citationSplit(tokenize(text));
+  const [p1, p2, tail] = citationSplit(tokenize(text));
   const cite = (i: 0 | 1): Piece[] =>
     sc.name === "search-tags" ? [{ t: "tagCitation", i }, { t: "citationCard", i }] : [{ t: "citation", i }];
   return [
@@ -101,6 +101,7 @@ function thinkingPieces(sc: Scenario, text: string): Piece[] {
     ...cite(0),
     ...p2.map((x): Piece => ({ t: "answer", text: x })),
     ...cite(1),
+    ...(tail ? [{ t: "answer", text: tail } as Piece] : []),
   ];
 }
 
@@ -115,7 +116,8 @@ function imagePieces(turn: GwTurn, moderated: boolean): Piece[] {
       if (chunk && moderated && chunk.progress === 100) chunk.moderated = true;
       out.push({ t: "raw", frame: f });
     } else if (type(f) === "response.chunk") {
-      out.push(...answerPieces(turn.scenario.text ?? f.event.chunk.text.text));
+      if (turn.scenario.text !== undefined) out.push(...answerPieces(turn.scenario.text));
+      else out.push({ t: "raw", frame: f }); // the recorded caption, as one chunk
     }
   }
   return out;
@@ -136,7 +138,8 @@ function answerOf(pieces: Piece[]): string {
   let s = "";
   for (const p of pieces) {
     if (p.t === "answer") s += p.text;
-    else if (p.t === "tagCitation") s += citationTag(CARD_IDS[p.i], p.i);
+    else if (p.t === "tagCitation" || p.t === "citation") s += citationTag(CARD_IDS[p.i], p.i);
+    else if (p.t === "raw" && typeof p.frame.event?.chunk?.text?.text === "string") s += p.frame.event.chunk.text.text;
   }
   return s;
 }
@@ -258,6 +261,7 @@ function renderNonChunk(turn: GwTurn, pieces: Piece[], answer: string): Rendered
       body.push(...tagHalves(p.i).map((h) => delta(h, false)));
       if (p.t === "citation") body.push(card(p.i));
     } else if (p.t === "citationCard") body.push(card(p.i));
+    else if (p.t === "raw" && type(p.frame) === "response.chunk") body.push(delta(p.frame.event.chunk.text.text, false));
     else if (p.t === "raw") body.push(p.frame);
   }
   const withText = (f: Frame) => {

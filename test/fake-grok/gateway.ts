@@ -12,7 +12,7 @@ import { failures } from "./errors.js";
 import { buildGatewayPlan, errorEvent, sessionEvents } from "./gateway-scripts.js";
 import { registerGeneratedAssets } from "./media-bytes.js";
 import { chargeChat, hasChatQuota } from "./quota.js";
-import { magicScenario, SUCCESS_SCENARIOS } from "./scenarios.js";
+import { implicitScenario, magicScenario, SUCCESS_SCENARIOS } from "./scenarios.js";
 import { debug, isPlainObject, uuid, UUID_V4_RE } from "./util.js";
 import { handshakeScenario, recordUpgrade, rejectUpgrade, sendText, validateUpgrade } from "./ws-common.js";
 
@@ -25,6 +25,8 @@ interface GwSession {
   conversation: ConversationRecord;
   continuation: boolean;
   scenario?: Scenario;
+  /** The scenario came from a queue (not the default), so no implicit choice applies. */
+  explicit: boolean;
   sent: number;
   limit: number;
   turns: number;
@@ -119,8 +121,9 @@ class GatewayConnection {
     }
   }
 
-  private takeScenario(): Scenario {
-    return this.core.state.scenarios.take(this.acc.sso) ?? this.core.state.scenarios.default;
+  private takeScenario(): { scenario: Scenario; explicit: boolean } {
+    const queued = this.core.state.scenarios.take(this.acc.sso);
+    return { scenario: queued ?? this.core.state.scenarios.default, explicit: !!queued };
   }
 
   private onSessionCreate(sid: string | undefined, ev: Record<string, unknown>): void {
@@ -131,7 +134,7 @@ class GatewayConnection {
     const xg = session.x_grok;
     if (xg !== undefined && !isPlainObject(xg)) return this.invalid(undefined, sid, "session.x_grok must be an object");
     const caps = isPlainObject(xg) && Array.isArray(xg.protocol_capabilities) ? (xg.protocol_capabilities as unknown[]) : [];
-    const scenario = this.takeScenario();
+    const { scenario, explicit } = this.takeScenario();
     this.noteScenario(scenario);
     let conversation: ConversationRecord | undefined;
     if (sid) {
@@ -156,6 +159,7 @@ class GatewayConnection {
       conversation,
       continuation: !!sid,
       scenario,
+      explicit,
       sent: 0,
       limit: scenario.name === "stalled" ? scenario.stallAfterFrames ?? 2 : Number.POSITIVE_INFINITY,
       turns: 0,
@@ -167,9 +171,12 @@ class GatewayConnection {
     s.ready = s.sent >= (s.attachedExpected ? 2 : 1);
   }
 
-  private noteScenario(sc: Scenario): void {
+  /** Records the scenario of a turn; `replace` corrects the entry of the current turn. */
+  private noteScenario(sc: Scenario, replace = false): void {
     this.rec.scenario = sc.name;
-    (this.rec.scenarios ??= []).push(sc.name);
+    const list = (this.rec.scenarios ??= []);
+    if (replace && list.length) list[list.length - 1] = sc.name;
+    else list.push(sc.name);
   }
 
   private session(sid: string | undefined): GwSession | undefined {
@@ -186,13 +193,13 @@ class GatewayConnection {
     if (typeof parsed === "string") return this.invalid(s, sid, parsed);
     s.pendingItem = parsed;
     if (s.turns > 0) {
-      s.scenario = this.takeScenario();
+      ({ scenario: s.scenario, explicit: s.explicit } = this.takeScenario());
       this.noteScenario(s.scenario);
     }
-    const magic = magicScenario(parsed.text);
-    if (magic) {
-      s.scenario = magic;
-      this.noteScenario(magic);
+    const chosen = magicScenario(parsed.text) ?? implicitScenario(s.scenario ?? this.core.state.scenarios.default, s.explicit, parsed.text);
+    if (chosen !== s.scenario) {
+      s.scenario = chosen;
+      this.noteScenario(chosen, true);
     }
   }
 

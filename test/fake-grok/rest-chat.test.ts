@@ -88,7 +88,7 @@ describe("REST conversations/new scripts", () => {
     expect(cards.map((c) => [c.id, c.url])).toEqual([["b086be", "https://example.org/moon"], ["c41f07", "https://example.net/orbit"]]);
     const text = answer(fr);
     expect(stripMarkup(text)).toBe(DEFAULT_TEXT);
-    expect(text).toBe('Hi<grok:render card_id="b086be" card_type="citation_card" type="render_inline_citation"><argument name="citation_id">0</argument></grok:render> there!<grok:render card_id="c41f07" card_type="citation_card" type="render_inline_citation"><argument name="citation_id">1</argument></grok:render>');
+    expect(text).toBe('Hi<grok:render card_id="b086be" card_type="citation_card" type="render_inline_citation"><argument name="citation_id">0</argument></grok:render> there<grok:render card_id="c41f07" card_type="citation_card" type="render_inline_citation"><argument name="citation_id">1</argument></grok:render>!');
     expect(resp(fr.find((f) => resp(f).modelResponse)).modelResponse.message).toBe(text);
     expect(reasoning(fr)).toBe(DEFAULT_REASONING);
   });

@@ -12,7 +12,7 @@ import { registerGeneratedAssets } from "./media-bytes.js";
 import { chargeChat, hasChatQuota } from "./quota.js";
 import { buildRestPlan } from "./rest-scripts.js";
 import { streamRest } from "./rest-stream.js";
-import { magicScenario, SUCCESS_SCENARIOS } from "./scenarios.js";
+import { implicitScenario, magicScenario, SUCCESS_SCENARIOS } from "./scenarios.js";
 import { uuid } from "./util.js";
 
 /** HTTP status answers of the failure scenarios (§12.2, REST column). */
@@ -39,7 +39,10 @@ export function scenarioFailure(sc: Scenario): HttpFailure | undefined {
 
 function pickScenario(ctx: HttpCtx, acc: AccountRecord, prompt: string): Scenario {
   const state = ctx.core.state;
-  return magicScenario(prompt) ?? state.scenarios.take(acc.sso) ?? state.scenarios.default;
+  const magic = magicScenario(prompt);
+  if (magic) return magic;
+  const queued = state.scenarios.take(acc.sso);
+  return implicitScenario(queued ?? state.scenarios.default, !!queued, prompt);
 }
 
 /** Charges the turn; false when the quota is exhausted (then the turn fails like a real usage limit). */

@@ -140,9 +140,9 @@ function thinkingFrames(turn: RestTurn, text: string, reasoning: string, mode: S
   if (mode === "search-no-tool-call-id") delete results.result.response.toolUsageCardId;
   const cards = f.filter((x) => isResp(x) && resp(x).cardAttachment).map(clone);
   const tags = f.filter(isTag).map(clone);
-  const [part1, part2] = citationSplit(tokenize(text));
+  const [part1, part2, tail] = citationSplit(tokenize(text));
   const body: Frame[] = [];
-  const message = part1.join("") + resp(tags[0]!).token + part2.join("") + resp(tags[1]!).token;
+  const message = part1.join("") + resp(tags[0]!).token + part2.join("") + resp(tags[1]!).token + tail;
   const emitTag = (i: number) => {
     if (mode === "search-tags") {
       const tag = String(resp(tags[i]!).token);
@@ -153,6 +153,7 @@ function thinkingFrames(turn: RestTurn, text: string, reasoning: string, mode: S
   emitTag(0);
   body.push(...part2.map((t) => withToken(answer, t)));
   emitTag(1);
+  if (tail) body.push(withToken(answer, tail));
   const early = mode === "search-tags" ? [] : cards;
   return [...head, tool, results, ...early, ...body, soft, withMessage(model, message), title];
 }

@@ -38,6 +38,15 @@ export function magicScenario(text: string | undefined): Scenario | undefined {
   return isScenarioName(name) ? { name } : undefined;
 }
 
+/**
+ * Without an explicit scenario, a Lite image prompt ("Drawing: …", §3.6) is answered with the
+ * image-generation script, like grok's image tool would.
+ */
+export function implicitScenario(sc: Scenario, explicit: boolean, prompt: string): Scenario {
+  if (explicit || sc.name !== "text" || sc.text !== undefined) return sc;
+  return /^(?:\[user\]\n)?Drawing:/.test(prompt.trim()) ? { ...sc, name: "image-gen" } : sc;
+}
+
 /** FIFO queues per account ("*" = any account) plus a default. */
 export class ScenarioQueue {
   private readonly queues = new Map<string, Scenario[]>();

@@ -69,10 +69,19 @@ export function tokenize(text: string, maxChars = 24): string[] {
   return out;
 }
 
-/** Splits tokens for the two citation points of "search": after the first half, and at the end. */
-export function citationSplit(tokens: string[]): [string[], string[]] {
+/**
+ * Splits tokens for the two citation points of "search": after the first half, and after the
+ * rest minus its trailing punctuation ("Hi" [1] " there" [2] "!", like §3.12).
+ */
+export function citationSplit(tokens: string[]): [string[], string[], string] {
   const cut = Math.ceil(tokens.length / 2);
-  return [tokens.slice(0, cut), tokens.slice(cut)];
+  const p1 = tokens.slice(0, cut);
+  const p2 = tokens.slice(cut);
+  const last = p2[p2.length - 1];
+  const m = last ? /[.!?\u3002\uff01\uff1f]+$/u.exec(last) : null;
+  if (!m || m[0].length === last!.length) return [p1, p2, ""];
+  p2[p2.length - 1] = last!.slice(0, -m[0].length);
+  return [p1, p2, m[0]];
 }
 
 export function citationTag(cardId: string, citationId: number): string {
