@@ -8,6 +8,7 @@ import type { Tier } from "../pool/types.js";
 import type { StorageMode } from "../store/types.js";
 import { readJson } from "../api/middleware.js";
 import type { AdminAuth } from "./auth.js";
+import type { TokenInfo } from "../../shared/admin-api.js";
 
 /**
  * Admin API with the original Grok2API's routes and JSON shapes (`success`, `data`, `token_type`
@@ -42,7 +43,7 @@ export function legacyStatus(v: AccountView): string {
   return "正常";
 }
 
-export function tokenInfo(v: AccountView): Obj {
+export function tokenInfo(v: AccountView): TokenInfo {
   return {
     token: v.token,
     token_type: tokenType(v.tier),
