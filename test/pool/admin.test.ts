@@ -134,6 +134,30 @@ describe("loading and the change feed", () => {
     expect(pool.list().map((v) => [v.token, v.status]).sort()).toEqual([["a", "disabled"], ["c", "active"]]);
   });
 
+  it("forgets a bucket that disappeared from the stored record", async () => {
+    const { pool, store } = await setup([account("a", { quota: { fast: bucket(0, 30, { resetAt: T0 + 60_000 }) } })]);
+    await expect(pool.lease({ bucket: "fast", cost: 1, minTier: "basic" })).rejects.toMatchObject({ reason: "quota" });
+    store.mutate("a", (r) => (r.quota = {}));
+    await pool.reload(["a"]);
+    const l = await pool.lease({ bucket: "fast", cost: 1, minTier: "basic" });
+    expect(l.token).toBe("a");
+    await l.release();
+  });
+
+  it("keeps every account's own figures when another account is removed", async () => {
+    const { pool } = await setup([
+      account("a"),
+      account("b"),
+      account("c", { status: "cooling", cooldownUntil: T0 + 30_000, quota: { fast: bucket(0, 30, { resetAt: T0 + 60_000 }) } }, "super"),
+      account("d", { quota: { fast: bucket(0, 30, { resetAt: T0 + 90_000 }) } }, "heavy"),
+    ]);
+    await pool.remove(["a", "b"]); // d and c move into the freed slots
+    const err = await pool.lease({ bucket: "fast", cost: 1, minTier: "basic" }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: "quota", nextAvailableAt: T0 + 60_000, counts: { tierOk: 2, cooling: 1, quota: 1 } });
+    await expect(pool.lease({ bucket: "fast", cost: 1, minTier: "heavy" })).rejects.toMatchObject({ reason: "quota", nextAvailableAt: T0 + 90_000 });
+    expect(pool.stats()).toMatchObject({ total: 2, usable: 0, byTier: { basic: 0, super: 1, heavy: 1 } });
+  });
+
   it("reload('all') re-reads everything and keeps in-flight counts", async () => {
     const { pool, store } = await setup([account("a"), account("b")]);
     const l = await pool.lease({ bucket: "fast", cost: 1, minTier: "basic", exclude: new Set(["b"]) });

@@ -111,6 +111,26 @@ describe("lease lifecycle", () => {
     expect(store.records.has("a")).toBe(false);
   });
 
+  it("settling a lease of a removed account does not touch the account that took over its slot", async () => {
+    const { pool } = await setup([account("a", { lastUsedAt: 1 }), account("b"), account("c", { quota: { fast: bucket(5, 30) } })], { concurrencyPerAccount: 1 });
+    const la = await pool.lease({ ...fast, exclude: new Set(["b", "c"]) });
+    const lb = await pool.lease({ ...fast, exclude: new Set(["a", "c"]) });
+    await pool.remove(["a"]); // c moves into a's slot
+    expect(pool.get("c")).toMatchObject({ inFlight: 0 });
+    expect(pool.get("c")!.quota["fast"]!.remaining).toBe(5);
+    await la.fail("timeout", "late");
+    expect(pool.get("c")).toMatchObject({ inFlight: 0, status: "active" });
+    expect(pool.get("b")).toMatchObject({ inFlight: 1 });
+    // c still ranks by its own figures: the only one with confirmed quota, and not busy
+    const lc = await pool.lease(fast);
+    expect(lc.token).toBe("c");
+    await expect(pool.lease(fast)).rejects.toMatchObject({ reason: "busy" });
+    await lb.release();
+    await lc.release();
+    expect(pool.leakCheck()).toBe(0);
+    expect(pool.stats()).toMatchObject({ total: 2, inFlight: 0 });
+  });
+
   it("does not hand out an account that died while its slot was being acquired", async () => {
     const { pool, store } = await setup([account("a", { lastUsedAt: 1 }), account("b", { lastUsedAt: 2 })], { concurrencyPerAccount: 2 });
     const first = await pool.lease(fast);

@@ -126,10 +126,11 @@ describe("ranking", () => {
       await pool.load();
       return pick(pool);
     };
-    // random() ≈ 1 never replaces the first candidate; 0 always replaces it with the last one
-    const keep = await first(() => 0.999);
-    const replace = await first(() => 0);
-    expect(keep).not.toBe(replace);
+    // one draw per account at load (in store order a, b, c): the lowest draw wins the tie
+    const draws = (...xs: number[]) => () => xs.shift() ?? 0.5;
+    expect(await first(draws(0.9, 0.1, 0.5))).toBe("b");
+    expect(await first(draws(0.2, 0.9, 0.5))).toBe("a");
+    expect(await first(draws(0.9, 0.8, 0.01))).toBe("c");
     const seen = new Set<string>();
     for (let seed = 1; seed <= 60; seed++) seen.add(await first(seeded(seed)));
     expect([...seen].sort()).toEqual(["a", "b", "c"]);

@@ -12,7 +12,8 @@
  * - in flight < concurrencyPerAccount (local count), then store.acquireSlot for the cross-process
  *   cap; a refused slot moves on to the next candidate (at most 8 per call, then "busy").
  * Ranking: lowest sufficient tier; confirmed remaining before estimated before unknown; fewer in
- * flight; least recently used; random among equals. One O(n) pass (selection.ts).
+ * flight; least recently used; random among equals (a per-account random salt, redrawn on each
+ * lease: one random() per lease, none per tie). One O(n) pass (selection.ts).
  *
  * Local estimate: a lease decrements its bucket by `cost` at once (confirmed → "estimated"), so
  * concurrent leases see it and spread. Decrements live in a per-account ledger until the
@@ -53,6 +54,7 @@ import { randomUUID } from "node:crypto";
 import type {
   AccountView, Lease, LeaseRequest, PoolLogger, PoolOptions, PoolStats, PoolStore, QuotaReading, QuotaSource,
 } from "./api.js";
+import { Columns } from "./columns.js";
 import { PoolEntry, type PendingMutation } from "./entry.js";
 import { PoolLease, type LeaseHost, type LeaseOutcome } from "./lease.js";
 import { NoAccountError, buildNoAccountError } from "./no-account-error.js";
@@ -61,7 +63,7 @@ import { DEFAULT_COOLDOWNS, DEFAULT_RATE_LIMIT_BACKOFF_MAX_MS, failureMutation, 
 import {
   applyLedger, applyReadingsMutation, effectiveStatus, needFor, normalizeRecord, usableAt, type Mutation,
 } from "./record-state.js";
-import { scanEntries } from "./selection.js";
+import { ScanResult, scanEntries } from "./selection.js";
 import { SyncScheduler } from "./sync-scheduler.js";
 import { TIER_RANK, detectTier, isTier } from "./tiers.js";
 import { maskToken, normalizeToken } from "./token.js";
@@ -131,6 +133,8 @@ export class AccountPool {
   private readonly afterUseDelayMs: number;
   private readonly logFn: PoolLogger;
   private readonly scheduler: SyncScheduler;
+  /** Hot per-account figures for the scan; slot i belongs to entries[i]. */
+  private readonly cols = new Columns();
   private readonly entries: PoolEntry[] = [];
   private readonly byToken = new Map<string, PoolEntry>();
   private readonly outstanding = new Set<PoolLease>();
@@ -218,9 +222,9 @@ export class AccountPool {
   }
 
   private insert(rec: AccountRecord): PoolEntry {
-    const e = new PoolEntry(rec);
-    e.index = this.entries.length;
-    this.entries.push(e);
+    const e = new PoolEntry(this.cols, rec);
+    e.salt = this.random();
+    this.entries.push(e); // entries[e.index] === e
     this.byToken.set(rec.token, e);
     let last: number | null = null;
     for (const b of Object.values(rec.quota)) if (b.syncedAt !== null && (last === null || b.syncedAt > last)) last = b.syncedAt;
@@ -231,11 +235,13 @@ export class AccountPool {
 
   private dropEntry(e: PoolEntry): void {
     if (e.removed) return;
-    e.removed = true;
+    const slot = e.index;
+    e.detach();
+    this.cols.removeSwap(slot);
     const last = this.entries.pop()!;
     if (last !== e) {
-      this.entries[e.index] = last;
-      last.index = e.index;
+      this.entries[slot] = last;
+      last.index = slot;
     }
     this.byToken.delete(e.token);
   }
@@ -252,8 +258,10 @@ export class AccountPool {
     let refused: Set<PoolEntry> | null = null;
     for (;;) {
       const now = this.clock.now();
-      const query = { bucket: req.bucket, need, minRank: TIER_RANK[req.minTier], exclude, cap: this.cap, refused, now, random: this.random };
-      const { best, counts, nextAvailableAt } = scanEntries(this.entries, query, this.onStale);
+      const query = { bucket: req.bucket, need, minRank: TIER_RANK[req.minTier], exclude, cap: this.cap, refused, now };
+      const scan = new ScanResult(this.entries.length);
+      scanEntries(this.cols, this.entries, query, this.onStale, scan);
+      const { best, counts, nextAvailableAt } = scan;
       if (best === null) {
         throw buildNoAccountError(counts, nextAvailableAt, now, req.bucket, req.minTier, this.cap, refused !== null);
       }
@@ -288,6 +296,7 @@ export class AccountPool {
 
   private open(e: PoolEntry, req: LeaseRequest, now: number): PoolLease {
     e.inFlight++;
+    e.salt = this.random();
     if (now > e.lastLeasedAt) e.lastLeasedAt = now;
     const decremented = e.addDecrement(req.bucket, req.cost, now);
     const lease = new PoolLease(this.leaseHost, e, `${this.leasePrefix}-${++this.leaseSeq}`, req.bucket, req.cost, decremented, now, req.requestId);
@@ -376,7 +385,7 @@ export class AccountPool {
   }
 
   private noteUse(e: PoolEntry, bucket: string, now: number): void {
-    e.afterUseAt ??= now + this.afterUseDelayMs;
+    if (e.afterUseAt === Infinity) e.afterUseAt = now + this.afterUseDelayMs;
     (e.afterUseBuckets ??= new Set()).add(bucket === "" ? "*" : bucket);
   }
 

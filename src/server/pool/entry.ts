@@ -4,8 +4,8 @@
  *
  * Invariant: rec = normalize(stored) + pending mutations (in order) + ledger.
  */
-import { applyLedger, nextChangeAt, normalizeRecord, withDecrement, type Ledger, type Mutation } from "./record-state.js";
-import { TIER_RANK } from "./tiers.js";
+import { Columns } from "./columns.js";
+import { applyLedger, normalizeRecord, withDecrement, type Ledger, type Mutation } from "./record-state.js";
 import type { AccountRecord } from "./types.js";
 
 export interface PendingMutation {
@@ -15,15 +15,9 @@ export interface PendingMutation {
 
 export class PoolEntry {
   rec: AccountRecord;
-  /** TIER_RANK of rec.tier (cached for the selection scan). */
-  tierRank = 0;
-  /** Earliest cooldown end / bucket reset (cached for the selection scan). */
-  nextChangeAt = Infinity;
-  inFlight = 0;
-  /** Last lease start or success known here (least-recently-used ranking). */
-  lastLeasedAt: number;
-  /** Position in the pool's array (swap-remove). */
-  index = -1;
+  /** Slot in the pool's columns (and entries array). */
+  index: number;
+  private cols: Columns;
   removed = false;
   /** Unpersisted local quota decrements per bucket. */
   ledger: Ledger | null = null;
@@ -33,26 +27,73 @@ export class PoolEntry {
   chain: Promise<void> = Promise.resolve();
   /** Bumped on every adoption of a stored record. */
   gen = 0;
-  // ---- sync state ----
-  nextSyncAt = 0;
-  afterUseAt: number | null = null;
+  // ---- sync state (Infinity = not scheduled) ----
+  nextSyncAt = Infinity;
+  afterUseAt = Infinity;
   afterUseBuckets: Set<string> | null = null;
   syncing = false;
 
-  constructor(rec: AccountRecord) {
+  constructor(cols: Columns, rec: AccountRecord) {
+    this.cols = cols;
     this.rec = rec;
-    this.lastLeasedAt = rec.lastUsedAt ?? 0;
-    this.setRec(rec);
+    this.index = cols.add();
+    cols.writeRecord(this.index, rec);
+    if (rec.lastUsedAt !== null) cols.lastLeased[this.index] = rec.lastUsedAt;
   }
 
   get token(): string {
     return this.rec.token;
   }
 
+  get inFlight(): number {
+    return this.cols.inFlight[this.index]!;
+  }
+
+  set inFlight(v: number) {
+    this.cols.inFlight[this.index] = v;
+  }
+
+  /** Last lease start or success known here (least-recently-used ranking). */
+  get lastLeasedAt(): number {
+    return this.cols.lastLeased[this.index]!;
+  }
+
+  set lastLeasedAt(v: number) {
+    this.cols.lastLeased[this.index] = v;
+  }
+
+  /**
+   * Random tie-breaker, drawn when the entry is created and again each time it is leased. Among
+   * accounts equal on every ranking key the lowest salt wins: a uniformly random choice without
+   * calling random() for every tie during the scan.
+   */
+  get salt(): number {
+    return this.cols.salt[this.index]!;
+  }
+
+  set salt(v: number) {
+    this.cols.salt[this.index] = v;
+  }
+
   setRec(rec: AccountRecord): void {
     this.rec = rec;
-    this.tierRank = TIER_RANK[rec.tier] ?? 0;
-    this.nextChangeAt = nextChangeAt(rec);
+    this.cols.writeRecord(this.index, rec);
+  }
+
+  /**
+   * Leaves the shared columns (the account was removed; its slot goes to another account): the
+   * entry keeps its figures in a private one-slot copy, so outstanding leases can still settle.
+   */
+  detach(): void {
+    const own = new Columns(1);
+    const slot = own.add();
+    own.writeRecord(slot, this.rec);
+    own.inFlight[slot] = this.inFlight;
+    own.lastLeased[slot] = this.lastLeasedAt;
+    own.salt[slot] = this.salt;
+    this.cols = own;
+    this.index = slot;
+    this.removed = true;
   }
 
   /** Local estimate on lease. Returns false when the bucket's remaining is unknown (nothing to count). */

@@ -78,7 +78,7 @@ export class SyncScheduler {
       const buckets = this.due(e, now);
       if (buckets === undefined) continue;
       e.syncing = true;
-      e.afterUseAt = null;
+      e.afterUseAt = Infinity;
       e.afterUseBuckets = null;
       this.running++;
       work.push(this.host.runSync(e, buckets).finally(() => {
@@ -99,7 +99,7 @@ export class SyncScheduler {
       e.nextSyncAt = now + interval;
       return null;
     }
-    if (e.afterUseAt !== null && e.afterUseAt <= now) return e.afterUseBuckets === null ? null : [...e.afterUseBuckets];
+    if (e.afterUseAt <= now) return e.afterUseBuckets === null ? null : [...e.afterUseBuckets];
     return undefined;
   }
 }
