@@ -2,7 +2,7 @@
 import type { HttpCtx } from "./core.js";
 import { failures, sendFailure } from "./errors.js";
 import { sendRanged } from "./media-routes.js";
-import { checkCloudflare } from "./validate.js";
+import { checkCloudflare, checkStrictUserAgent } from "./validate.js";
 import { debug } from "./util.js";
 
 function deny(ctx: HttpCtx, kind: "empty" | "html", reason: string): void {
@@ -38,6 +38,8 @@ export function handleAsset(ctx: HttpCtx): void {
   ctx.rec.account = acc.sso;
   if (acc.session === "blocked" || acc.session === "unauthenticated" || acc.session === "http401") return deny(ctx, "empty", `account session is ${acc.session}`);
   if (m[1] !== acc.userId) return deny(ctx, "html", "path belongs to another account");
+  const ua = checkStrictUserAgent(core, ctx, acc);
+  if (ua) return deny(ctx, "html", ua.reason);
   if (!asset) return notFound(ctx, path);
   sendRanged(ctx, asset.bytes, asset.contentType);
 }

@@ -200,6 +200,12 @@ describe("REST conversations/new scripts", () => {
     const unknown = await postJson(fake, acc, "/rest/app-chat/conversations/6f1d2c3b-8e4a-4b5c-9d0e-1f2a3b4c5d6e/responses", chatBody("x"));
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: { code: 5, message: "Conversation not found", details: [] } });
+    fake.queue(acc.sso, { name: "text", variant: "flat" });
+    const flat = await frames(await postJson(fake, acc, path, chatBody("flat")));
+    const tokens = flat.filter((f) => typeof f.result?.token === "string" && f.result.token !== "");
+    expect(tokens.map((f) => f.result.token).join("")).toBe(DEFAULT_TEXT);
+    expect(tokens[0].result.response).toBeUndefined();
+    expect(tokens[0].result.responseId).toMatch(/^[0-9a-f-]{36}$/);
     const otherAcc = fake.addAccount();
     expect((await postJson(fake, otherAcc, path, chatBody("x"))).status).toBe(404);
   });

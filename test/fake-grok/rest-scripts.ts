@@ -254,6 +254,12 @@ function successFrames(turn: RestTurn): { frames: Frame[]; framing?: Framing; an
   }
 }
 
+/** The flatter envelope seen on /responses: {"result":{"token":…,"responseId":…}} (§4.3). */
+function flatten(f: Frame): Frame {
+  const r = f.result?.response;
+  return r && typeof r.token === "string" ? { result: { ...r } } : f;
+}
+
 const firstToken = (fr: Frame[]) => Math.max(0, fr.findIndex((x) => isResp(x) && typeof resp(x).token === "string" && resp(x).token !== ""));
 
 /** Builds the REST plan of a turn for any non-HTTP-failure scenario. */
@@ -296,6 +302,7 @@ export function buildRestPlan(turn: RestTurn): RestPlan {
       break;
   }
   const s = successFrames(turn);
+  if (sc.variant === "flat") s.frames = s.frames.map(flatten);
   const base = plan(s.frames, { framing: sc.framing ?? s.framing ?? "ndjson", answer: s.answer, completes: true });
   switch (sc.name) {
     case "stalled":

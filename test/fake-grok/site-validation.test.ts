@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { FakeAccount, FakeGrok } from "./index.js";
 import { META_CONTENT, startFakeGrok } from "./index.js";
-import { chatBody, cookieFor, newChat, postJson, restHeaders, statsig70, statsigE, statsigX1, UA } from "./test-helpers.js";
+import { chatBody, cookieFor, frames, newChat, postJson, restHeaders, statsig70, statsigE, statsigX1, UA } from "./test-helpers.js";
 
 let fake: FakeGrok;
 let acc: FakeAccount;
@@ -209,6 +209,10 @@ describe("REST validations (§12.3)", () => {
     expect(r1.status).toBe(200);
     const r2 = await newChat(fake, a, "hi", {}, { "user-agent": "Mozilla/5.0 Firefox/140" });
     expect(r2.status).toBe(403);
+    const img = (await frames(await newChat(fake, a, "#scenario:image-gen-2025"))).flatMap((f) => f.result?.response?.modelResponse?.generatedImageUrls ?? []);
+    const get = (ua: string) => fetch(`${fake.assetsUrl}/${img[0]}`, { headers: { cookie: cookieFor(a), "user-agent": ua } });
+    expect((await get(UA)).status).toBe(200);
+    expect((await get("Mozilla/5.0 Firefox/140")).status).toBe(403);
   });
 
   it("records lower-case headers, cookies, parsed body and the account", async () => {

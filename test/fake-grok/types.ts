@@ -44,6 +44,7 @@ export interface Scenario {
    *  - dropped (gateway): "1011" closes with code 1011 instead of an abrupt 1006 termination.
    *  - imagine: "out-of-order" (completed before its final image), "close" (server closes after the round).
    *  - moderated (REST chat): "2025" uses streamingImageGenerationResponse frames instead of cards.
+   *  - any successful REST script: "flat" sends token frames as {"result":{"token":…,"responseId":…}} (§4.3).
    */
   variant?: string;
 }
