@@ -108,6 +108,29 @@ describe("gateway transcripts (fixtures are what the fake sends)", () => {
   });
 });
 
+describe("gateway without x_grok ([3P-2026] clients)", () => {
+  it("no conversation.attached, commands.updated, Realtime-style deltas; regeneration via response.create", async () => {
+    const c = await openWs(fake, acc);
+    c.send({ event: { type: "session.create", event_id: "evt_init_1", session: { model: "fast" } } });
+    const created = await c.waitType("session.created");
+    await c.waitType("conversation.commands.updated");
+    const sid = created.session_id;
+    c.send({ session_id: sid, event: { type: "conversation.item.create", event_id: "evt_msg_1", item: { type: "message", role: "user", content: [{ type: "input_text", text: "Say hi" }] } } });
+    c.send({ session_id: sid, event: { type: "response.create", event_id: "evt_resp_1", response: { model: "fast" } } });
+    const done = await c.waitType("response.done");
+    expect(c.messages.some((m) => m.event.type === "conversation.attached")).toBe(false);
+    const deltas = c.messages.filter((m) => m.event.type === "response.output_text.delta");
+    expect(deltas.map((d) => d.event.delta).join("")).toBe(DEFAULT_TEXT);
+    expect(deltas.every((d) => d.event.x_grok.is_thinking === false)).toBe(true);
+    expect(c.messages.find((m) => m.event.type === "response.completed").event.response.id).toBe(done.event.response.id);
+    const n = c.messages.length;
+    c.send({ session_id: sid, event: { type: "response.create", event_id: "evt_resp_2", parent_response_id: done.event.response.id } });
+    await c.waitFor((m) => m.event.type === "response.done" && m.event.response.id !== done.event.response.id);
+    expect(c.messages.length).toBeGreaterThan(n);
+    c.close();
+  });
+});
+
 describe("gateway scripts", () => {
   it("thinking: phase markers, notetaker header, analysis channel, then the answer", async () => {
     fake.queue(acc.sso, "thinking");

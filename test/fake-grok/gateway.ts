@@ -259,6 +259,10 @@ class GatewayConnection {
       const parent = ev.parent_response_id; // regeneration: parent on response.create, no item
       if (typeof parent !== "string") return this.invalid(s, sid, "response.create without a conversation item");
       if (!s.conversation.responseIds.includes(parent)) return this.invalid(s, sid, `regeneration parent ${parent} unknown`);
+      if (s.turns > 0) {
+        ({ scenario: s.scenario, explicit: s.explicit } = this.takeScenario());
+        this.noteScenario(s.scenario);
+      }
       s.pendingItem = { text: "", parent, fileIds: [] };
     }
     s.running = true;

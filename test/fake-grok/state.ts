@@ -170,6 +170,7 @@ export class FakeState {
     this.requests.length = 0;
     this.scenarios.clear();
     this.seenRequestIds.clear();
+    this.firstUserAgent.clear();
     for (const k of Object.keys(this.options)) delete (this.options as Record<string, unknown>)[k];
     Object.assign(this.options, this.startOptions);
   }
