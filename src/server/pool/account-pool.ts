@@ -55,71 +55,23 @@ import type {
   AccountView, Lease, LeaseRequest, PoolLogger, PoolOptions, PoolStats, PoolStore, QuotaReading, QuotaSource,
 } from "./api.js";
 import { Columns } from "./columns.js";
-import { PoolEntry, type PendingMutation } from "./entry.js";
+import { PoolEntry } from "./entry.js";
+import { EntryWriter, errorText } from "./entry-writer.js";
 import { PoolLease, type LeaseHost, type LeaseOutcome } from "./lease.js";
 import { NoAccountError, buildNoAccountError } from "./no-account-error.js";
 import { failureKindOf, fetchReadings, isDeadKind } from "./quota-sync.js";
 import { DEFAULT_COOLDOWNS, DEFAULT_RATE_LIMIT_BACKOFF_MAX_MS, failureMutation, type ReactionConfig } from "./reactions.js";
-import {
-  applyLedger, applyReadingsMutation, effectiveStatus, needFor, normalizeRecord, usableAt, type Mutation,
-} from "./record-state.js";
+import { cleanTags, healthyMutation, patchMutation, type AccountPatch, type AddOptions } from "./mutations.js";
+import { applyReadingsMutation, needFor, normalizeRecord, type Mutation } from "./record-state.js";
 import { ScanResult, scanEntries } from "./selection.js";
 import { SyncScheduler } from "./sync-scheduler.js";
-import { TIER_RANK, detectTier, isTier } from "./tiers.js";
+import { TIER_RANK, isTier } from "./tiers.js";
 import { maskToken, normalizeToken } from "./token.js";
+import { accountView, earliestUsableAt, poolStats } from "./views.js";
 import { newAccountRecord, systemClock, type AccountRecord, type Clock, type FailureKind, type Tier } from "./types.js";
 
 export const DEFAULT_SYNC_INTERVALS: Readonly<Record<Tier, number>> = { basic: 30 * 60_000, super: 15 * 60_000, heavy: 10 * 60_000 };
 const MAX_SLOT_ATTEMPTS = 8;
-
-export interface AccountPatch {
-  tags?: string[];
-  note?: string;
-  tier?: Tier | "auto";
-  disabled?: boolean;
-}
-
-export interface AddOptions {
-  tier?: Tier;
-  tierSource?: AccountRecord["tierSource"];
-  tags?: string[];
-}
-
-function cleanTags(tags: readonly string[]): string[] {
-  return [...new Set(tags.map((t) => t.trim()).filter((t) => t !== ""))];
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Operator test / sync succeeded: readings applied, dead/cooling → active (failure notes kept). */
-function healthyMutation(readings: readonly QuotaReading[]): Mutation {
-  const apply = applyReadingsMutation(readings);
-  return (rec, now) => {
-    let out = apply(rec, now) ?? rec;
-    if (out.status === "dead" || out.status === "cooling") {
-      out = { ...out, status: "active", statusReason: "", statusAt: now, cooldownUntil: null };
-    }
-    return out === rec ? null : out;
-  };
-}
-
-function patchMutation(patch: AccountPatch): Mutation {
-  return (rec, now) => {
-    let out = rec;
-    if (patch.tags !== undefined) out = { ...out, tags: cleanTags(patch.tags) };
-    if (patch.note !== undefined) out = { ...out, note: patch.note };
-    if (patch.tier === "auto") out = { ...out, tierSource: "detected", tier: detectTier(out.quota) ?? out.tier };
-    else if (patch.tier !== undefined) out = { ...out, tier: patch.tier, tierSource: "manual" };
-    if (patch.disabled === true && out.status !== "disabled") {
-      out = { ...out, status: "disabled", statusReason: "disabled by the operator", statusAt: now, cooldownUntil: null };
-    } else if (patch.disabled === false && out.status === "disabled") {
-      out = { ...out, status: "active", statusReason: "", statusAt: now, cooldownUntil: null };
-    }
-    return out === rec ? null : out;
-  };
-}
 
 export class AccountPool {
   private readonly store: PoolStore;
@@ -138,7 +90,7 @@ export class AccountPool {
   private readonly entries: PoolEntry[] = [];
   private readonly byToken = new Map<string, PoolEntry>();
   private readonly outstanding = new Set<PoolLease>();
-  private readonly tasks = new Set<Promise<void>>();
+  private readonly writer: EntryWriter;
   private readonly leasePrefix = randomUUID().slice(0, 8);
   private leaseSeq = 0;
 
@@ -159,9 +111,15 @@ export class AccountPool {
       rateLimitBackoffMaxMs: opts.rateLimitBackoffMaxMs ?? DEFAULT_RATE_LIMIT_BACKOFF_MAX_MS,
     };
     this.quotaSource = opts.quotaSource;
-    this.intervals = { ...DEFAULT_SYNC_INTERVALS, ...opts.syncIntervalMs };
+    const si = opts.syncIntervalMs ?? {};
+    this.intervals = {
+      basic: si.basic ?? DEFAULT_SYNC_INTERVALS.basic,
+      super: si.super ?? DEFAULT_SYNC_INTERVALS.super,
+      heavy: si.heavy ?? DEFAULT_SYNC_INTERVALS.heavy,
+    };
     this.afterUseDelayMs = opts.afterUseSyncDelayMs ?? 5_000;
     this.logFn = opts.log ?? (() => {});
+    this.writer = new EntryWriter(this.store, this.clock, (level, msg, fields) => this.log(level, msg, fields), (e) => this.dropEntry(e));
     this.scheduler = new SyncScheduler(
       {
         entries: () => this.entries,
@@ -169,7 +127,7 @@ export class AccountPool {
         canSync: () => this.quotaSource !== undefined,
         intervalFor: (tier) => this.intervals[tier],
         runSync: (e, buckets) => this.syncEntry(e, buckets, false).catch(() => {}),
-        flushEstimates: (e) => this.persist(e, null),
+        flushEstimates: (e) => this.writer.persist(e, null),
       },
       { tickMs: opts.syncTickMs ?? 1_000, concurrency: Math.max(1, opts.syncConcurrency ?? 4), flushMs: opts.estimateFlushMs ?? 30_000 },
     );
@@ -213,12 +171,7 @@ export class AccountPool {
       if (rec !== null && !this.byToken.has(token)) this.insert(rec);
       return;
     }
-    await this.enqueue(e, async () => {
-      const rec = await this.store.getAccount(token);
-      if (e.removed) return;
-      if (rec === null) this.dropEntry(e);
-      else e.adopt(rec, this.clock.now());
-    });
+    await this.writer.reread(e);
   }
 
   private insert(rec: AccountRecord): PoolEntry {
@@ -284,7 +237,7 @@ export class AccountPool {
         return lease;
       }
       if (ok) {
-        this.background(this.store.releaseSlot(lease.token, lease.id).catch((err: unknown) => {
+        this.writer.background(this.store.releaseSlot(lease.token, lease.id).catch((err: unknown) => {
           this.log("warn", "pool: releaseSlot failed (expires with its ttl)", { lease: lease.id, error: errorText(err) });
         }));
       }
@@ -319,7 +272,7 @@ export class AccountPool {
     e.setRec(after);
     if (after.status !== before.status) {
       this.log("info", "pool: account cooldown over", { account: maskToken(e.token) });
-      void this.persist(e, null);
+      void this.writer.persist(e, null);
     }
   };
 
@@ -356,7 +309,7 @@ export class AccountPool {
       e.setRec({ ...e.rec, useCount: e.rec.useCount + 1, lastUsedAt: now });
       if (now > e.lastLeasedAt) e.lastLeasedAt = now;
       this.recordUsage({ token: e.token, uses: 1, lastUsedAt: now });
-      return outcome.quota !== undefined && outcome.quota.length > 0 ? this.persist(e, applyReadingsMutation(outcome.quota)) : undefined;
+      return outcome.quota !== undefined && outcome.quota.length > 0 ? this.writer.persist(e, applyReadingsMutation(outcome.quota)) : undefined;
     }
     const { kind, message, opts } = outcome;
     if ((kind === "anti_bot" || kind === "cloudflare") && lease.decremented) e.revertDecrement(lease.bucket, lease.cost, now);
@@ -368,7 +321,7 @@ export class AccountPool {
   private recordFailure(e: PoolEntry, kind: FailureKind, message: string, m: Mutation, requestId?: string): Promise<void> {
     e.setRec({ ...e.rec, failCount: e.rec.failCount + 1 });
     this.recordUsage({ token: e.token, failures: 1 });
-    const p = this.persist(e, m);
+    const p = this.writer.persist(e, m);
     const rec = e.rec;
     this.log(isDeadKind(kind) ? "warn" : "info", `pool: account ${kind}`, {
       account: maskToken(e.token), status: rec.status, reason: rec.statusReason, until: rec.cooldownUntil, message, requestId,
@@ -394,65 +347,14 @@ export class AccountPool {
     return this.outstanding.size;
   }
 
-  // ---------------------------------------------------------------- persistence
-
-  /** Applies `m` in memory now, then durably to the current stored record (in order per account). */
-  private persist(e: PoolEntry, m: Mutation | null): Promise<void> {
-    const now = this.clock.now();
-    if (m !== null) {
-      const r = m(e.rec, now);
-      if (r !== null) e.setRec(r);
-    }
-    const p: PendingMutation = { fn: m, now };
-    e.pending.push(p);
-    return this.enqueue(e, () => this.write(e, p));
-  }
-
-  private async write(e: PoolEntry, p: PendingMutation): Promise<void> {
-    const snap = e.snapshotLedger();
-    let stored: AccountRecord | null;
-    try {
-      stored = await this.store.updateAccount(e.token, (cur) => {
-        const base = normalizeRecord(cur, this.clock.now());
-        const changed = p.fn === null ? base : (p.fn(base, p.now) ?? base);
-        const out = applyLedger(changed, snap);
-        return out === cur ? null : out;
-      });
-    } catch (err) {
-      e.pending.splice(e.pending.indexOf(p), 1);
-      this.log("error", "pool: could not persist an account change", { account: maskToken(e.token), error: errorText(err) });
-      return;
-    }
-    e.pending.splice(e.pending.indexOf(p), 1);
-    e.consumeLedger(snap);
-    if (e.removed) return;
-    if (stored === null) this.dropEntry(e); // deleted by another process
-    else e.adopt(stored, this.clock.now());
-  }
-
-  private enqueue(e: PoolEntry, task: () => Promise<void>): Promise<void> {
-    const run = e.chain.then(task).catch((err: unknown) => {
-      this.log("error", "pool: account task failed", { account: maskToken(e.token), error: errorText(err) });
-    });
-    e.chain = run;
-    this.background(run);
-    return run;
-  }
-
-  /** Tracks a promise that never rejects, for whenIdle(). */
-  private background(p: Promise<void>): void {
-    this.tasks.add(p);
-    void p.then(() => this.tasks.delete(p));
-  }
-
   /** Resolves when every background store write/re-read started so far has finished. */
-  async whenIdle(): Promise<void> {
-    while (this.tasks.size > 0) await Promise.all([...this.tasks]);
+  whenIdle(): Promise<void> {
+    return this.writer.whenIdle();
   }
 
   /** Persists all local quota estimates and waits for pending writes. */
   async flush(): Promise<void> {
-    for (const e of this.entries) if (e.hasLedger() && e.pending.length === 0) void this.persist(e, null);
+    for (const e of this.entries) if (e.hasLedger() && e.pending.length === 0) void this.writer.persist(e, null);
     await this.whenIdle();
   }
 
@@ -512,31 +414,31 @@ export class AccountPool {
 
   get(token: string): AccountView | undefined {
     const e = this.entryOf(token);
-    return e === undefined ? undefined : this.view(e, this.clock.now());
+    return e === undefined ? undefined : accountView(e, this.clock.now());
   }
 
   list(): AccountView[] {
     const now = this.clock.now();
-    return this.entries.map((e) => this.view(e, now));
+    return this.entries.map((e) => accountView(e, now));
   }
 
   async update(token: string, patch: AccountPatch): Promise<AccountView> {
     if (patch.tier !== undefined && patch.tier !== "auto" && !isTier(patch.tier)) throw new TypeError(`update: invalid tier ${String(patch.tier)}`);
     const e = this.requireEntry(token);
-    await this.persist(e, patchMutation(patch));
-    return this.view(e, this.clock.now());
+    await this.writer.persist(e, patchMutation(patch));
+    return accountView(e, this.clock.now());
   }
 
   /** After an operator test (or quota sync) succeeded: dead/cooling → active, failures kept. */
   async markHealthy(token: string, quota?: QuotaReading[]): Promise<void> {
     const e = this.requireEntry(token);
-    await this.persist(e, healthyMutation(quota ?? []));
+    await this.writer.persist(e, healthyMutation(quota ?? []));
   }
 
   /** Confirmed buckets from readings; tier detection (§10.4) while tierSource is "detected". */
   async applyQuota(token: string, readings: QuotaReading[]): Promise<void> {
     const e = this.requireEntry(token);
-    await this.persist(e, applyReadingsMutation(readings));
+    await this.writer.persist(e, applyReadingsMutation(readings));
   }
 
   /**
@@ -561,7 +463,7 @@ export class AccountPool {
       throw err;
     }
     if (e.removed) return;
-    await this.persist(e, explicit ? healthyMutation(readings) : applyReadingsMutation(readings));
+    await this.writer.persist(e, explicit ? healthyMutation(readings) : applyReadingsMutation(readings));
   }
 
   startSync(): void {
@@ -580,36 +482,12 @@ export class AccountPool {
   // ---------------------------------------------------------------- views
 
   stats(): PoolStats {
-    const now = this.clock.now();
-    const s: PoolStats = { total: this.entries.length, usable: 0, cooling: 0, dead: 0, disabled: 0, inFlight: 0, nextResetAt: null, byTier: { basic: 0, super: 0, heavy: 0 } };
-    for (const e of this.entries) {
-      const rec = e.rec;
-      s.byTier[rec.tier]++;
-      s.inFlight += e.inFlight;
-      const status = effectiveStatus(rec, now);
-      if (status === "dead") s.dead++;
-      else if (status === "disabled") s.disabled++;
-      else if (usableAt(rec, now) === now) s.usable++;
-      else s.cooling++;
-    }
-    s.nextResetAt = this.nextResetAt();
-    return s;
+    return poolStats(this.entries, this.clock.now());
   }
 
   /** Earliest time any currently unusable (cooling / exhausted) account becomes usable again; null if none. */
   nextResetAt(bucket?: string): number | null {
-    const now = this.clock.now();
-    let best: number | null = null;
-    for (const e of this.entries) {
-      const t = usableAt(e.rec, now, bucket);
-      if (t !== null && t > now && (best === null || t < best)) best = t;
-    }
-    return best;
-  }
-
-  private view(e: PoolEntry, now: number): AccountView {
-    const rec = e.rec;
-    return { ...rec, inFlight: e.inFlight, effectiveStatus: effectiveStatus(rec, now), usable: usableAt(rec, now) === now };
+    return earliestUsableAt(this.entries, this.clock.now(), bucket);
   }
 
   private entryOf(token: string): PoolEntry | undefined {
