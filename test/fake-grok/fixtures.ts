@@ -3,7 +3,6 @@ import { fileURLToPath } from "node:url";
 import { ANY_UUID_RE, uuid } from "./util.js";
 
 /** A JSON frame of a fixture; scripts clone and edit these. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Frame = Record<string, any>;
 
 export const FIXTURE_DIR = fileURLToPath(new URL("./fixtures/", import.meta.url));

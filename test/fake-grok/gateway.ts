@@ -38,7 +38,7 @@ interface GwSession {
 
 export function handleGatewayUpgrade(core: Core, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
   const rec = recordUpgrade(core, req, url);
-  const up = validateUpgrade(core, req, socket, url, rec);
+  const up = validateUpgrade(core, socket, url, rec);
   if (!up) return;
   const uid = url.searchParams.get("uid");
   const xuid = up.cookies["x-userid"];

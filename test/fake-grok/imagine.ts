@@ -24,7 +24,7 @@ const DEFAULT_GENERATIONS = 4;
 
 export function handleImagineUpgrade(core: Core, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
   const rec = recordUpgrade(core, req, url);
-  const up = validateUpgrade(core, req, socket, url, rec);
+  const up = validateUpgrade(core, socket, url, rec);
   if (!up) return;
   if (handshakeScenario(core, socket, up)) return;
   wss.handleUpgrade(req, socket, head, (ws) => new ImagineConnection(core, ws, rec, up.account).start());

@@ -101,7 +101,7 @@ export async function handleConversation(ctx: HttpCtx, continuation: boolean): P
     assistantResponseId,
     parentResponseId: parsed.parentResponseId,
     modelLabel: parsed.modelLabel,
-    fileAttachments: parsed.fileAttachments,
+    fileAttachments: parsed.kind === "edit" ? parsed.inputAssets : parsed.fileAttachments,
     resolutionName: parsed.resolutionName,
   });
   registerGeneratedAssets(state, acc.userId, plan.frames);

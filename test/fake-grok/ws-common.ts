@@ -42,7 +42,7 @@ export function rejectUpgrade(socket: Duplex, rec: RecordedRequest, f: HttpFailu
 }
 
 /** Common handshake checks; answers the socket itself and returns undefined on rejection. */
-export function validateUpgrade(core: Core, req: IncomingMessage, socket: Duplex, url: URL, rec: RecordedRequest): Upgrade | undefined {
+export function validateUpgrade(core: Core, socket: Duplex, url: URL, rec: RecordedRequest): Upgrade | undefined {
   const view = { headers: rec.headers, cookies: rec.cookies };
   const pre = checkCloudflare(core, view) ?? checkUserAgentPresent(view) ?? checkOrigin(core, view, true);
   if (pre) return void rejectUpgrade(socket, rec, pre.failure, pre.reason);
@@ -54,7 +54,6 @@ export function validateUpgrade(core: Core, req: IncomingMessage, socket: Duplex
   rec.account = auth.account.sso;
   const ua = checkStrictUserAgent(core, view, auth.account);
   if (ua) return void rejectUpgrade(socket, rec, ua.failure, ua.reason);
-  void req;
   return { rec, account: auth.account, headers: rec.headers, cookies: rec.cookies, url };
 }
 
