@@ -247,6 +247,21 @@ describe("concurrency cap", () => {
     expect(store.heldSlots()).toBe(0);
   });
 
+  it("frees a crashed process's slot after slotTtlMs", async () => {
+    const { store, clock } = await setup([account("a")]);
+    const crashed = new AccountPool({ store, clock, concurrencyPerAccount: 1, slotTtlMs: 60_000 });
+    const alive = new AccountPool({ store, clock, concurrencyPerAccount: 1, slotTtlMs: 60_000 });
+    await crashed.load();
+    await alive.load();
+    await crashed.lease({ bucket: "fast", cost: 1, minTier: "basic" }); // never released
+    await expect(alive.lease({ bucket: "fast", cost: 1, minTier: "basic" })).rejects.toMatchObject({ reason: "busy" });
+    clock.advance(59_999);
+    await expect(alive.lease({ bucket: "fast", cost: 1, minTier: "basic" })).rejects.toMatchObject({ reason: "busy" });
+    clock.advance(1);
+    const l = await alive.lease({ bucket: "fast", cost: 1, minTier: "basic" });
+    await l.release();
+  });
+
   it("takes no store slot when the cap is 0 (unlimited)", async () => {
     const { pool, store } = await setup([account("a")], { concurrencyPerAccount: 0 });
     const leases = await Promise.all(Array.from({ length: 20 }, () => pool.lease({ bucket: "fast", cost: 1, minTier: "basic" })));
