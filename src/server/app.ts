@@ -1,6 +1,7 @@
 import Router from "@koa/router";
 import Koa, { type Context } from "koa";
 import { AdminAuth } from "./admin/auth.js";
+import { pagesRouter } from "./admin/pages.js";
 import { adminRouter } from "./admin/routes.js";
 import { clientAuth, cors, errors, requestId } from "./api/middleware.js";
 import { openaiRouter } from "./api/openai.js";
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps): Koa {
     };
   });
   app.use(root.routes());
+  app.use(pagesRouter().routes());
 
   const admin = adminRouter({
     auth: deps.auth,
