@@ -38,14 +38,11 @@ function renderFor(ctx: Context) {
   return (err: ProxyError) => renderOpenAIError(err);
 }
 
-/** Tests one account: resolves its user id (session), then syncs its quota. */
-export async function testAccount(deps: Pick<AppDeps, "pool" | "grok">, token: string) {
-  const view = deps.pool.get(token);
-  if (!view) return { ok: false, message: "Unknown token", kind: null, view };
+/** Tests one account against grok.com (session, then quota); a dead cookie or ban marks it dead, success revives it. */
+export async function testAccount(deps: Pick<AppDeps, "pool">, token: string) {
+  if (!deps.pool.get(token)) return { ok: false, message: "Unknown token", kind: null, view: undefined };
   try {
-    await deps.grok.resolveUserId({ token, userId: null });
-    const readings = await deps.grok.chatQuota({ token, userId: view.userId }, ["fast", "auto", "expert", "heavy"]);
-    await deps.pool.markHealthy(token, readings);
+    await deps.pool.syncOne(token);
     return { ok: true, message: "Token is valid", kind: null, view: deps.pool.get(token) };
   } catch (err) {
     const f = err instanceof UpstreamError ? err.failure : null;

@@ -101,6 +101,7 @@ export class ChatPipeline {
     const acc = { token: lease.token, userId: lease.account.userId };
     const upstream = this.withUploads(turn, acc, ctrl.signal);
     const pending: GrokEvent[] = [];
+    const watchdog = new Watchdog(upstream);
     let committed = false;
     let settled = false;
     const settle = async (f: UpstreamFailure | null) => {
@@ -110,15 +111,15 @@ export class ChatPipeline {
       else await lease.succeed();
     };
     try {
-      let lastOutput = Date.now();
+      const attemptStart = Date.now();
+      let flowing = false; // an output event arrived in this attempt
       for (;;) {
-        const now = Date.now();
-        const flowing = committed || pending.some(isOutputEvent);
-        const limit = Math.min(deadline, lastOutput + (flowing ? s.stream_chunk_timeout : s.stream_first_response_timeout) * 1000);
-        const which: TimeoutSignal["which"] = limit === deadline ? "total" : flowing ? "idle" : "first";
+        // idle = time spent waiting for grok.com (a slow client does not count); first = since the attempt began
+        const limit = Math.min(deadline, flowing ? Date.now() + s.stream_chunk_timeout * 1000 : attemptStart + s.stream_first_response_timeout * 1000);
+        watchdog.setDeadline(limit, limit === deadline ? "total" : flowing ? "idle" : "first");
         let step: IteratorResult<GrokEvent>;
         try {
-          step = await nextWithin(upstream, Math.max(0, limit - now), which);
+          step = await watchdog.next();
         } catch (err) {
           if (turn.signal.aborted) return "done";
           const f = err instanceof TimeoutSignal ? timeoutFailure(err.which, s) : err instanceof UpstreamError ? err.failure : classifyTransportError(err);
@@ -164,18 +165,19 @@ export class ChatPipeline {
         }
         if (!committed) {
           if (!isOutputEvent(e) || turn.buffered) {
-            if (isOutputEvent(e)) lastOutput = Date.now();
+            if (isOutputEvent(e)) flowing = true;
             pending.push(e);
             continue;
           }
           committed = true;
+          flowing = true;
           yield* pending;
           pending.length = 0;
         }
-        lastOutput = Date.now();
         yield e;
       }
     } finally {
+      watchdog.stop();
       turn.signal.removeEventListener("abort", onAbort);
       if (!ctrl.signal.aborted) ctrl.abort("attempt finished");
       void upstream.return(undefined).catch(() => {});
@@ -192,12 +194,56 @@ async function* uploadThenChat(grok: GrokClient, turn: ChatTurn, acc: { token: s
   yield* grok.chat(request, acc, signal, turn.model.gatewayMode !== null);
 }
 
-async function nextWithin<T>(it: AsyncIterator<T>, ms: number, which: TimeoutSignal["which"]): Promise<IteratorResult<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([it.next(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutSignal(which)), ms)))]);
-  } finally {
-    clearTimeout(timer);
+/**
+ * One timer per attempt instead of one per event: `next()` races the upstream iterator against
+ * a deadline that callers move with `setDeadline()`; the timer is re-armed lazily only when it
+ * fires early (hot path: a number assignment per event).
+ */
+class Watchdog<T> {
+  private deadline = 0;
+  private which: TimeoutSignal["which"] = "first";
+  private timer: NodeJS.Timeout | null = null;
+  private reject: ((err: unknown) => void) | null = null;
+
+  constructor(private readonly it: AsyncIterator<T>) {}
+
+  setDeadline(at: number, which: TimeoutSignal["which"]): void {
+    this.deadline = at;
+    this.which = which;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    return new Promise<IteratorResult<T>>((resolve, reject) => {
+      this.reject = reject;
+      if (!this.timer) this.arm();
+      this.it.next().then(
+        (v) => {
+          this.reject = null;
+          resolve(v);
+        },
+        (e) => {
+          this.reject = null;
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(() => this.fire(), Math.max(0, this.deadline - Date.now()));
+  }
+
+  private fire(): void {
+    this.timer = null;
+    if (Date.now() < this.deadline) return this.arm(); // moved since: wait for the rest
+    const reject = this.reject;
+    this.reject = null;
+    reject?.(new TimeoutSignal(this.which));
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }
 

@@ -60,12 +60,21 @@ export async function startServer(runtime: RuntimeConfig, opts: { log?: Logger; 
   pool = new AccountPool({
     store,
     concurrencyPerAccount: settings.value.grok.account_concurrency,
-    quotaSource: { chatQuota: (a, modes) => grok.chatQuota(a, modes), mediaQuota: (a) => grok.mediaQuota(a) },
+    quotaSource: {
+      // The session lookup first: it proves the cookie and yields the user id the gateway needs.
+      chatQuota: async (a, modes) => {
+        const acc = { token: a.token, userId: a.userId };
+        if (!acc.userId) await grok.resolveUserId(acc);
+        return grok.chatQuota(acc, modes);
+      },
+      mediaQuota: (a) => grok.mediaQuota(a),
+    },
     log: (level, msg, fields) => log[level](msg, { scope: "pool", ...fields }),
   });
   await pool.load();
   pool.startSync();
 
+  settings.on("change", () => pool.setConcurrency(settings.value.grok.account_concurrency));
   const unsubscribe = store.onChange((change) => {
     if (change.kind === "settings") void settings.reload().catch((err) => log.warn("settings reload failed", { err }));
     else void pool.reload(change.tokens).catch((err) => log.warn("account reload failed", { err }));

@@ -56,6 +56,23 @@ describe("admin API (original Grok2API shapes)", () => {
     expect((await api("GET", "/api/tokens", undefined, t)).json.total).toBe(0);
   });
 
+  it("testing a logged-out account marks it dead, and a later good test revives it", async () => {
+    const t = await stack.adminToken();
+    const acc = stack.fake.addAccount();
+    await api("POST", "/api/tokens/add", { tokens: [acc.sso], token_type: "sso" }, t);
+    stack.fake.setSession(acc.sso, "unauthenticated");
+    const bad = await api("POST", "/api/tokens/test", { token: acc.sso, token_type: "sso" }, t);
+    expect(bad.json).toMatchObject({ success: false, data: { valid: false, error_type: "expired", kind: "unauthorized" } });
+    let row = (await api("GET", "/api/tokens", undefined, t)).json.data.find((d: any) => d.token === acc.sso);
+    expect([row.state, row.status]).toEqual(["dead", "失效"]);
+    stack.fake.setSession(acc.sso, "authenticated");
+    expect((await api("POST", "/api/tokens/test", { token: acc.sso, token_type: "sso" }, t)).json.success).toBe(true);
+    row = (await api("GET", "/api/tokens", undefined, t)).json.data.find((d: any) => d.token === acc.sso);
+    expect(row.state).toBe("active");
+    expect(row.quota.fast).toMatchObject({ confidence: "confirmed", total: 30 });
+    await api("POST", "/api/tokens/delete", { tokens: [acc.sso], token_type: "sso" }, t);
+  });
+
   it("reads and updates settings with validation, never revealing the password", async () => {
     const t = await stack.adminToken();
     const got = await api("GET", "/api/settings", undefined, t);

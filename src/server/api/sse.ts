@@ -9,6 +9,10 @@ export class SseWriter {
   private opened = false;
   private ended = false;
   private timer: NodeJS.Timeout | null = null;
+  private lastWrite = Date.now();
+  private out: string[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
   readonly abort = new AbortController();
 
   constructor(
@@ -65,30 +69,63 @@ export class SseWriter {
     this.ended = true;
     this.stopTimer();
     if (!this.opened) this.open();
+    this.flush();
     if (!this.res.writableEnded) this.res.end();
   }
 
+  /**
+   * Events produced in the same turn of the event loop are joined into one socket write
+   * (flushed on setImmediate, or at once past 64 KiB); backpressure waits for 'drain'.
+   */
   private async write(chunk: string): Promise<void> {
     if (this.closed) return;
     this.open();
-    this.arm();
-    if (!this.res.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.res.off("drain", done);
-          this.res.off("close", done);
-          resolve();
-        };
-        this.res.on("drain", done);
-        this.res.on("close", done);
-      });
+    this.lastWrite = Date.now();
+    if (!this.timer) this.arm();
+    this.out.push(chunk);
+    this.outBytes += chunk.length;
+    if (this.outBytes < 65536) {
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+      return;
     }
+    if (!this.flush()) await this.drained();
   }
 
+  /** Writes what is buffered; false when the socket asked to wait. */
+  private flush(): boolean {
+    this.flushScheduled = false;
+    if (!this.out.length || this.res.writableEnded || this.res.destroyed) return true;
+    const data = this.out.length === 1 ? this.out[0]! : this.out.join("");
+    this.out = [];
+    this.outBytes = 0;
+    return this.res.write(data);
+  }
+
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
+  }
+
+  /** Keep-alive timer, re-armed lazily: writes only move `lastWrite`. */
   private arm(): void {
     this.stopTimer();
     if (this.ended) return;
-    this.timer = setTimeout(() => void this.write(this.opts.keepAlive()).catch(() => {}), this.opts.keepAliveMs);
+    const due = this.lastWrite + this.opts.keepAliveMs - Date.now();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (Date.now() - this.lastWrite >= this.opts.keepAliveMs) void this.write(this.opts.keepAlive()).catch(() => {});
+      else this.arm();
+    }, Math.max(0, due));
     this.timer.unref?.();
   }
 

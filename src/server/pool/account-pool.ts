@@ -77,7 +77,7 @@ export class AccountPool {
   private readonly store: PoolStore;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly cap: number;
+  private cap: number;
   private readonly slotTtlMs: number;
   private readonly reactions: ReactionConfig;
   private readonly quotaSource: QuotaSource | undefined;
@@ -445,6 +445,11 @@ export class AccountPool {
    * Operator test: reads every quota of the account through the QuotaSource; success applies the
    * readings and revives a dead/cooling account. unauthorized/banned errors mark it dead. Rethrows.
    */
+  /** Changes the per-account concurrency cap at runtime (settings change); 0 = unlimited. */
+  setConcurrency(cap: number): void {
+    this.cap = Math.max(0, Math.floor(cap));
+  }
+
   async syncOne(token: string): Promise<void> {
     await this.syncEntry(this.requireEntry(token), null, true);
   }
