@@ -90,13 +90,19 @@ function proxyRequest(proxyUrl: string) {
   });
 }
 
-/** Reads a whole response; returns time to first body byte and total time (ms). */
+/**
+ * Reads a whole response; returns the time to the first byte of ANSWER TEXT (the first token
+ * frame directly, the first content chunk through the proxy — metadata frames the proxy does not
+ * forward are not counted for either) and the total time (ms).
+ */
+const FIRST_TEXT = /"(token|content)":"word/;
 async function consume(res: Awaited<ReturnType<typeof fetch>>, t0: number): Promise<{ ttfb: number; total: number; bytes: number }> {
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   let ttfb = -1;
   let bytes = 0;
+  const decoder = new TextDecoder();
   for await (const chunk of res.body!) {
-    if (ttfb < 0) ttfb = performance.now() - t0;
+    if (ttfb < 0 && FIRST_TEXT.test(decoder.decode(chunk as Uint8Array, { stream: true }))) ttfb = performance.now() - t0;
     bytes += (chunk as Uint8Array).length;
   }
   return { ttfb, total: performance.now() - t0, bytes };

@@ -82,13 +82,16 @@ export class SseWriter {
     this.open();
     this.lastWrite = Date.now();
     if (!this.timer) this.arm();
+    if (!this.flushScheduled) {
+      // First write of this turn of the event loop: out at once; later ones in this turn batch.
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+      if (!this.res.write(chunk)) await this.drained();
+      return;
+    }
     this.out.push(chunk);
     this.outBytes += chunk.length;
     if (this.outBytes < 65536) {
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
       return;
     }
     if (!this.flush()) await this.drained();

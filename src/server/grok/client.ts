@@ -175,15 +175,7 @@ export class GrokClient {
   private async *readRest(body: AsyncIterable<Uint8Array>, cancel: () => void, signal: AbortSignal): AsyncGenerator<GrokEvent> {
     const parser = new FrameParser({ filteredTags: this.filteredTags() });
     const scanner = new JsonObjectScanner();
-    const frames = (texts: string[]) =>
-      texts.flatMap((t) => {
-        try {
-          return parser.push(JSON.parse(t));
-        } catch {
-          parser.unknownFrames++;
-          return [];
-        }
-      });
+    const frames = (objects: unknown[]) => objects.flatMap((o) => parser.push(o));
     try {
       try {
         for await (const chunk of body) yield* frames(scanner.push(chunk));

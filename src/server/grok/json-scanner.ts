@@ -6,12 +6,17 @@
  */
 export const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 
-export class JsonObjectScanner {
+/** The character-level engine: balanced top-level objects anywhere in the text. */
+class BraceScanner {
   private readonly decoder = new TextDecoder("utf-8");
   private text = "";
   private pos = 0; // scan position inside `text`
   private start = -1; // start index of the object being read, -1 when between objects
   private depth = 0;
+  /** True between objects (nothing held). */
+  get idle(): boolean {
+    return this.start < 0;
+  }
   private inString = false;
   private escaped = false;
   /** Characters skipped between objects that were not whitespace or SSE framing (for debug counts). */
@@ -77,5 +82,80 @@ export class JsonObjectScanner {
       this.start = 0;
     }
     return out;
+  }
+}
+
+/**
+ * The scanner used for upstream streams. Fast path: complete lines (frames never contain a raw
+ * newline) are parsed directly, with `data:` prefixes, `event:` lines, `[DONE]` and blank lines
+ * skipped. Lines that are not one JSON object (several concatenated objects, noise around an
+ * object, an object continuing on the next line) go through the brace scanner, which also keeps
+ * any object left open until it closes. Returns parsed objects.
+ */
+export class JsonObjectScanner {
+  private readonly decoder = new TextDecoder("utf-8");
+  private readonly braces = new BraceScanner();
+  private rest = "";
+  noise = 0;
+  truncated = false;
+
+  push(chunk: Uint8Array | string): unknown[] {
+    const text = this.rest + (typeof chunk === "string" ? chunk : this.decoder.decode(chunk, { stream: true }));
+    const nl = text.lastIndexOf("\n");
+    if (nl < 0) {
+      this.rest = text;
+      if (text.length > MAX_OBJECT_BYTES) throw new Error(`upstream frame larger than ${MAX_OBJECT_BYTES} bytes`);
+      return [];
+    }
+    this.rest = text.slice(nl + 1);
+    const out: unknown[] = [];
+    let from = 0;
+    while (from <= nl) {
+      const end = text.indexOf("\n", from);
+      this.line(text.slice(from, end), out);
+      from = end + 1;
+    }
+    return out;
+  }
+
+  end(): unknown[] {
+    const out: unknown[] = [];
+    const tail = this.rest + this.decoder.decode();
+    this.rest = "";
+    if (tail) this.line(tail, out);
+    for (const t of this.braces.end()) this.parse(t, out);
+    this.truncated = this.braces.truncated;
+    this.noise += this.braces.noise;
+    return out;
+  }
+
+  private line(raw: string, out: unknown[]): void {
+    if (!this.braces.idle) {
+      for (const t of this.braces.push(raw + "\n")) this.parse(t, out);
+      return;
+    }
+    let s = raw.trim();
+    if (!s) return;
+    if (s.startsWith("data:")) s = s.slice(5).trim();
+    if (s.charCodeAt(0) === 123 /* { */ && s.charCodeAt(s.length - 1) === 125 /* } */) {
+      try {
+        out.push(JSON.parse(s));
+        return;
+      } catch {
+        /* not a single object: fall through to the brace scanner */
+      }
+    } else if (!s.includes("{")) {
+      if (s !== "[DONE]" && !s.startsWith("event:") && !s.startsWith(":") && !s.startsWith("id:")) this.noise++;
+      return;
+    }
+    for (const t of this.braces.push(raw + "\n")) this.parse(t, out);
+  }
+
+  private parse(text: string, out: unknown[]): void {
+    try {
+      out.push(JSON.parse(text));
+    } catch {
+      this.noise++;
+    }
   }
 }

@@ -1,8 +1,10 @@
 import type { Agent } from "node:http";
+import type { Readable } from "node:stream";
+import zlib from "node:zlib";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { Impit, type Browser } from "impit";
 import { SocksProxyAgent } from "socks-proxy-agent";
-import { ProxyAgent, fetch as undiciFetch } from "undici";
+import { ProxyAgent, request as undiciRequest } from "undici";
 
 /**
  * Upstream HTTP transports. Both stream the response body, honour `proxyUrl` and cancel on
@@ -119,6 +121,7 @@ export class ImpitTransport implements HttpTransport {
   }
 }
 
+/** Plain Node HTTP (undici's low-level `request`, streaming a Node Readable), no impersonation. */
 export class FetchTransport implements HttpTransport {
   readonly name = "fetch" as const;
   private readonly agents = new Map<string, ProxyAgent>();
@@ -132,21 +135,46 @@ export class FetchTransport implements HttpTransport {
   }
 
   async request(url: string, opts: RequestOptions): Promise<UpstreamResponse> {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(opts.signal?.reason);
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
     const dispatcher = this.dispatcher(opts.proxyUrl);
-    const res = await undiciFetch(url, {
+    let body: string | Uint8Array | undefined;
+    const headers = { ...opts.headers };
+    if (opts.body instanceof FormData) {
+      const encoded = new Response(opts.body);
+      headers["content-type"] = encoded.headers.get("content-type")!;
+      body = new Uint8Array(await encoded.arrayBuffer());
+    } else body = opts.body;
+    const res = await undiciRequest(url, {
       method: opts.method,
-      headers: opts.headers,
-      body: opts.body as never,
-      signal: controller.signal,
-      redirect: "manual",
+      headers,
+      body,
+      signal: opts.signal,
       ...(dispatcher ? { dispatcher } : {}),
     });
-    return wrap(res.status, res.headers as unknown as Headers, res.body as ReadableStream<Uint8Array> | null, controller.signal, () => controller.abort());
+    const h = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : String(v));
+    const stream = decodeBody(res.body, h.get("content-encoding"));
+    const iterable: AsyncIterable<Uint8Array> = stream;
+    const collectAll = () => collect(iterable);
+    return {
+      status: res.statusCode,
+      headers: h,
+      body: iterable,
+      bytes: collectAll,
+      text: async () => Buffer.from(await collectAll()).toString("utf8"),
+      cancel: () => res.body.destroy(),
+    };
   }
+}
+
+/** undici's `request` does not decompress: do it here for the encodings we advertise. */
+function decodeBody(body: Readable, encoding: string | null): Readable {
+  const e = (encoding ?? "").trim().toLowerCase();
+  const make = e === "gzip" || e === "x-gzip" ? zlib.createGunzip : e === "deflate" ? zlib.createInflate : e === "br" ? zlib.createBrotliDecompress : null;
+  if (!make) return body;
+  const out = make();
+  body.on("error", (err) => out.destroy(err));
+  out.on("close", () => body.destroy());
+  return body.pipe(out);
 }
 
 /** An http.Agent for the WebSocket client that tunnels through proxy_url (http(s) or socks). */
