@@ -78,6 +78,7 @@ export function createApp(deps: AppDeps): Koa {
     auth: deps.auth,
     pool: deps.pool,
     settings: deps.settings,
+    store: deps.store,
     storageMode: deps.store.mode,
     testAccount: (t) => testAccount(deps, t),
     envApiKeys: deps.runtime.apiKeys,

@@ -1,7 +1,7 @@
 import type { RuntimeConfig } from "./config/env.js";
 import { SettingsService } from "./config/settings.js";
 import { GrokClient } from "./grok/client.js";
-import { normalizeSso } from "./grok/identity.js";
+import { normalizeToken as normalizeSso } from "./pool/token.js";
 import { UpstreamError } from "./grok/upstream-error.js";
 import { createLogger, mask } from "./log.js";
 import { createStore } from "./store/index.js";

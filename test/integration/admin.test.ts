@@ -73,6 +73,62 @@ describe("admin API (original Grok2API shapes)", () => {
     await api("POST", "/api/tokens/delete", { tokens: [acc.sso], token_type: "sso" }, t);
   });
 
+  it("imports the original token.json and plain lists, exports in three formats, round-trips", async () => {
+    const t = await stack.adminToken();
+    const [a, b, c] = [stack.fake.addAccount(), stack.fake.addAccount(), stack.fake.addAccount()];
+    const legacy = { ssoNormal: { [a.sso]: { createdTime: 1730000000000, remainingQueries: 12, heavyremainingQueries: -1, status: "active", tags: ["old"], note: "from v1" } }, ssoSuper: { [b.sso]: { status: "expired", remainingQueries: 0 } } };
+    const imp = async (body: string, query = "") => {
+      const res = await fetch(`${stack.url}/api/tokens/import${query}`, { method: "POST", headers: { authorization: `Bearer ${t}` }, body });
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    expect((await imp(JSON.stringify(legacy))).json.data).toMatchObject({ format: "legacy-token-json", added: 2 });
+    expect((await imp(`# my accounts\nsso=${c.sso}; path=/\n${a.sso}\n`)).json.data).toMatchObject({ format: "token-list", added: 1, existing: 1 });
+    expect((await imp("{broken")).status).toBe(400);
+    const list = (await api("GET", "/api/tokens", undefined, t)).json.data as any[];
+    const ra = list.find((d) => d.token === a.sso);
+    expect(ra).toMatchObject({ token_type: "sso", tags: ["old"], note: "from v1", remaining_queries: 12 });
+    expect(list.find((d) => d.token === b.sso)).toMatchObject({ token_type: "ssoSuper", state: "dead" });
+
+    const exp = await fetch(`${stack.url}/api/tokens/export?format=json`, { headers: { authorization: `Bearer ${t}` } });
+    expect(exp.headers.get("content-disposition")).toMatch(/attachment; filename="grok2api-export-/);
+    const doc = (await exp.json()) as any;
+    expect(doc).toMatchObject({ format: "grok2api-desktop", version: 1 });
+    expect(doc.accounts).toHaveLength(3);
+    expect(doc.settings.grok).toBeTruthy();
+    const legacyOut = (await (await fetch(`${stack.url}/api/tokens/export?format=legacy`, { headers: { authorization: `Bearer ${t}` } })).json()) as any;
+    expect(Object.keys(legacyOut.ssoNormal).sort()).toEqual([a.sso, c.sso].sort());
+    expect(Object.keys(legacyOut.ssoSuper)).toEqual([b.sso]);
+    const txt = await (await fetch(`${stack.url}/api/tokens/export?format=txt`, { headers: { authorization: `Bearer ${t}` } })).text();
+    expect(txt.trim().split("\n").sort()).toEqual([a.sso, b.sso, c.sso].sort());
+
+    // restore into an empty pool from the export: everything comes back
+    expect((await api("POST", "/api/tokens/delete", { tokens: [a.sso, b.sso, c.sso] }, t)).json.count).toBe(3);
+    expect((await imp(JSON.stringify(doc))).json.data).toMatchObject({ format: "grok2api-desktop", added: 3 });
+    const back = (await api("GET", "/api/tokens", undefined, t)).json.data as any[];
+    expect(back.find((d) => d.token === a.sso)).toMatchObject({ tags: ["old"], note: "from v1" });
+    await api("POST", "/api/tokens/delete", { tokens: [a.sso, b.sso, c.sso] }, t);
+  });
+
+  it("shows one account's detail with its recent failures, updates tier and disabled, tests in bulk", async () => {
+    const t = await stack.adminToken();
+    const good = stack.fake.addAccount();
+    const bad = stack.fake.addAccount();
+    await api("POST", "/api/tokens/add", { tokens: [good.sso, bad.sso], token_type: "sso" }, t);
+    stack.fake.setSession(bad.sso, "blocked");
+    const bulk = await api("POST", "/api/tokens/test/bulk", {}, t);
+    expect(bulk.json.data).toMatchObject({ total: 2, valid: 1, invalid: 1 });
+    expect(bulk.json.data.results.find((r: any) => r.token === bad.sso)).toMatchObject({ valid: false, kind: "banned", state: "dead" });
+    const detail = await api("GET", `/api/tokens/detail?token=${encodeURIComponent(bad.sso)}`, undefined, t);
+    expect(detail.json.data.failures.at(-1)).toMatchObject({ kind: "banned", message: expect.stringMatching(/blocked/) });
+    expect((await api("GET", "/api/tokens/detail?token=nope", undefined, t)).status).toBe(404);
+    const upd = await api("POST", "/api/tokens/update", { token: good.sso, tier: "super", disabled: true }, t);
+    expect(upd.json.data).toMatchObject({ tier: "super", tier_source: "manual", state: "disabled", token_type: "ssoSuper" });
+    expect((await api("POST", "/api/tokens/update", { token: good.sso, tier: "ultra" }, t)).status).toBe(400);
+    const stats = await api("GET", "/api/stats", undefined, t);
+    expect(stats.json.data).toMatchObject({ dead: 1, disabled: 1, usable: 0 });
+    await api("POST", "/api/tokens/delete", { tokens: [good.sso, bad.sso] }, t);
+  });
+
   it("reads and updates settings with validation, never revealing the password", async () => {
     const t = await stack.adminToken();
     const got = await api("GET", "/api/settings", undefined, t);

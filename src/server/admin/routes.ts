@@ -2,11 +2,12 @@ import Router from "@koa/router";
 import type { Context, Next } from "koa";
 import type { SettingsService } from "../config/settings.js";
 import { ProxyError } from "../errors.js";
-import { normalizeSso } from "../grok/identity.js";
+import { normalizeToken as normalizeSso } from "../pool/token.js";
 import type { AccountPool, AccountView } from "../pool/index.js";
 import type { Tier } from "../pool/types.js";
-import type { StorageMode } from "../store/types.js";
-import { readJson } from "../api/middleware.js";
+import type { Store, StorageMode } from "../store/types.js";
+import { exportJson, exportLegacyTokenJson, importJson } from "../store/legacy.js";
+import { readJson, readText } from "../api/middleware.js";
 import type { AdminAuth } from "./auth.js";
 import type { TokenInfo } from "../../shared/admin-api.js";
 
@@ -18,6 +19,7 @@ export interface AdminDeps {
   auth: AdminAuth;
   pool: AccountPool;
   settings: SettingsService;
+  store: Pick<Store, "getSettings" | "saveSettings">;
   storageMode: StorageMode;
   /** Tests the given account against grok.com (session + quota); resolves to the refreshed view. */
   testAccount: (token: string) => Promise<{ ok: boolean; message: string; kind: string | null; view: AccountView | undefined }>;
@@ -178,6 +180,86 @@ export function adminRouter(deps: AdminDeps): Router {
             kind: result.kind,
           },
         };
+  });
+
+  r.get("/tokens/detail", (ctx) => {
+    const token = account(ctx.query.token);
+    const v = deps.pool.get(token)!;
+    ctx.body = { success: true, data: { ...tokenInfo(v), user_id: v.userId, failures: v.failures } };
+  });
+
+  r.post("/tokens/update", async (ctx) => {
+    const body = (await readJson(ctx)) as Obj;
+    const token = account(body?.token);
+    const patch: { tier?: Tier | "auto"; disabled?: boolean } = {};
+    if (body.tier !== undefined) {
+      if (!["basic", "super", "heavy", "auto"].includes(String(body.tier))) throw new ProxyError(400, "invalid_value", 'tier must be basic, super, heavy or auto', { param: "tier" });
+      patch.tier = body.tier as Tier | "auto";
+    }
+    if (body.disabled !== undefined) {
+      if (typeof body.disabled !== "boolean") throw new ProxyError(400, "invalid_value", "disabled must be a boolean", { param: "disabled" });
+      patch.disabled = body.disabled;
+    }
+    const v = await deps.pool.update(token, patch);
+    ctx.body = { success: true, message: "Account updated", data: tokenInfo(v) };
+  });
+
+  r.post("/tokens/test/bulk", async (ctx) => {
+    const body = (await readJson(ctx).catch(() => ({}))) as Obj;
+    const tokens = body?.tokens === undefined ? deps.pool.list().map((v) => v.token) : stringList(body.tokens, "tokens").map(normalizeSso);
+    const results: Obj[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < tokens.length) {
+        const token = tokens[next++]!;
+        const r = deps.pool.get(token) ? await deps.testAccount(token) : { ok: false, message: "Unknown token", kind: null, view: undefined };
+        results.push({ token, valid: r.ok, message: r.message, kind: r.kind, state: r.view?.effectiveStatus ?? null });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, tokens.length) }, worker));
+    const valid = results.filter((x) => x.valid).length;
+    ctx.body = { success: true, message: `${valid} of ${results.length} valid`, data: { total: results.length, valid, invalid: results.length - valid, results } };
+  });
+
+  r.get("/tokens/export", async (ctx) => {
+    const records = deps.pool.list().map(({ inFlight: _i, effectiveStatus: _e, usable: _u, ...rec }) => rec);
+    const format = String(ctx.query.format ?? "json");
+    const stamp = new Date().toISOString().slice(0, 10);
+    if (format === "legacy") {
+      ctx.body = exportLegacyTokenJson(records);
+      ctx.attachment(`token-${stamp}.json`);
+    } else if (format === "txt") {
+      ctx.type = "text/plain";
+      ctx.body = records.map((r) => r.token).join("\n") + "\n";
+      ctx.attachment(`sso-${stamp}.txt`);
+    } else if (format === "json") {
+      const withSettings = ctx.query.settings !== "0";
+      ctx.body = exportJson(records, withSettings ? await deps.store.getSettings() : {});
+      ctx.attachment(`grok2api-export-${stamp}.json`);
+    } else throw new ProxyError(400, "invalid_value", "format must be json, legacy or txt", { param: "format" });
+  });
+
+  r.post("/tokens/import", async (ctx) => {
+    const raw = await readText(ctx);
+    let result;
+    try {
+      result = importJson(raw);
+    } catch (err) {
+      throw new ProxyError(400, "invalid_value", (err as Error).message, { param: "body" });
+    }
+    const overwrite = ctx.query.overwrite === "1" || ctx.query.overwrite === "true";
+    const { added, replaced, existing } = await deps.pool.importRecords(result.accounts, { overwrite });
+    let settingsImported = false;
+    if (result.settings && Object.keys(result.settings).length && (ctx.query.settings === "1" || ctx.query.settings === "true")) {
+      const { global, grok } = result.settings;
+      await deps.settings.update({ ...(global ? { global } : {}), ...(grok ? { grok } : {}) });
+      settingsImported = true;
+    }
+    ctx.body = {
+      success: true,
+      message: `Imported ${added.length} new account(s)${replaced.length ? `, replaced ${replaced.length}` : ""}${existing.length ? `, ${existing.length} already present` : ""}`,
+      data: { format: result.format, added: added.length, replaced: replaced.length, existing: existing.length, settings_imported: settingsImported },
+    };
   });
 
   r.get("/settings", (ctx) => {

@@ -58,9 +58,8 @@ export function errors(log: Logger, renderFor: (ctx: Context) => ErrorRenderer) 
 
 const MAX_BODY = 64 * 1024 * 1024;
 
-/** Reads a JSON body whatever the Content-Type says (clients forget it or add charset). */
-export async function readJson(ctx: Context, limit = MAX_BODY): Promise<unknown> {
-  if (ctx.state.jsonBody !== undefined) return ctx.state.jsonBody;
+/** Reads the raw body as UTF-8 text (imports: JSON documents or plain token lists). */
+export async function readText(ctx: Context, limit = MAX_BODY): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {
@@ -68,7 +67,13 @@ export async function readJson(ctx: Context, limit = MAX_BODY): Promise<unknown>
     if (size > limit) throw new ProxyError(413, "payload_too_large", `Request body larger than ${Math.round(limit / 1024 / 1024)} MiB`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads a JSON body whatever the Content-Type says (clients forget it or add charset). */
+export async function readJson(ctx: Context, limit = MAX_BODY): Promise<unknown> {
+  if (ctx.state.jsonBody !== undefined) return ctx.state.jsonBody;
+  const text = await readText(ctx, limit);
   if (!text.trim()) throw new ProxyError(400, "invalid_json", "Request body is empty; expected JSON");
   try {
     ctx.state.jsonBody = JSON.parse(text);

@@ -5,15 +5,6 @@ import { randomUUID } from "node:crypto";
  * (§2.4), and the header sets of §2.3. Pure functions; the transport adds nothing that contradicts them.
  */
 
-/** Normalises a pasted SSO cookie: strips a leading `sso=`, cuts at the first `;`, removes CR/LF/NUL and spaces. */
-export function normalizeSso(raw: string): string {
-  let v = String(raw ?? "").replace(/[\r\n\0]/g, "").trim();
-  if (/^sso=/i.test(v)) v = v.slice(4);
-  const semi = v.indexOf(";");
-  if (semi >= 0) v = v.slice(0, semi);
-  return v.trim();
-}
-
 const CF_COOKIE = /^(cf_clearance|__cf_bm|_cfuvid|cf_chl_.*)$/;
 
 /**

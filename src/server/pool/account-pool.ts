@@ -445,6 +445,28 @@ export class AccountPool {
    * Operator test: reads every quota of the account through the QuotaSource; success applies the
    * readings and revives a dead/cooling account. unauthorized/banned errors mark it dead. Rethrows.
    */
+  /**
+   * Imports whole records (backup restore, the original's token.json): new tokens are stored as
+   * given; existing ones are left alone unless `overwrite`, which replaces their stored record.
+   */
+  async importRecords(records: AccountRecord[], opts: { overwrite?: boolean } = {}): Promise<{ added: string[]; replaced: string[]; existing: string[] }> {
+    const byToken = new Map<string, AccountRecord>();
+    for (const r of records) {
+      const token = normalizeToken(r.token);
+      if (token) byToken.set(token, { ...r, token });
+    }
+    const present = new Set([...byToken.keys()].filter((t) => this.byToken.has(t)));
+    for (const t of await this.storedAmong([...byToken.keys()].filter((t) => !present.has(t)))) present.add(t);
+    const write = [...byToken.values()].filter((r) => opts.overwrite || !present.has(r.token));
+    if (write.length) await this.store.putAccounts(write);
+    await this.reload(write.map((r) => r.token));
+    const added = write.filter((r) => !present.has(r.token)).map((r) => r.token);
+    const replaced = write.filter((r) => present.has(r.token)).map((r) => r.token);
+    const existing = [...present].filter((t) => !opts.overwrite);
+    if (write.length) this.log("info", "pool: accounts imported", { added: added.length, replaced: replaced.length, existing: existing.length });
+    return { added, replaced, existing };
+  }
+
   /** Changes the per-account concurrency cap at runtime (settings change); 0 = unlimited. */
   setConcurrency(cap: number): void {
     this.cap = Math.max(0, Math.floor(cap));

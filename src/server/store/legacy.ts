@@ -22,25 +22,9 @@ import type { StoredSettings } from "./types.js";
 // ---------------------------------------------------------------------------------------------
 // tokens
 
-/**
- * Normalises one SSO cookie as users paste it: `sso=<jwt>`, `<jwt>; other=…`, a whole Cookie
- * header (`sso-rw=…; sso=<jwt>; …`), with stray CR/LF/NUL/whitespace or quotes. Returns "" when
- * nothing is left.
- */
-export function normalizeSsoToken(raw: string): string {
-  let s = String(raw ?? "").replace(/\0/g, "");
-  s = s.trim().replace(/^cookie:\s*/i, "");
-  // A cookie header with several pairs: take the one named exactly "sso".
-  if (s.includes(";")) {
-    const pairs = s.split(";").map((p) => p.trim());
-    const sso = pairs.find((p) => /^sso\s*=/i.test(p));
-    s = sso ?? pairs[0] ?? "";
-  }
-  s = s.replace(/^sso\s*=/i, "");
-  s = s.replace(/\s+/g, "");
-  if (s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'")))) s = s.slice(1, -1);
-  return s;
-}
+/** The project's one SSO normaliser, under the name this module has always exported. */
+export { normalizeToken as normalizeSsoToken } from "../pool/token.js";
+import { normalizeToken as normalizeSsoToken } from "../pool/token.js";
 
 /**
  * A plain list: one SSO cookie per line (commas also separate, as in the original's GROK_COOKIES);
