@@ -20,7 +20,7 @@ async function setupServer(): Promise<void> {
 }
 
 function setupTray(): void {
-  const icon = nativeImage.createFromPath(path.join(__dirname, "../../resources/tray.png"));
+  const icon = nativeImage.createFromPath(path.join(import.meta.dirname, "../../resources/tray.png"));
   tray = new Tray(icon);
   tray.setToolTip("Grok2API");
   tray.setContextMenu(
