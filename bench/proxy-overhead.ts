@@ -44,11 +44,12 @@ interface Fake {
   text: string;
 }
 
-function directRequest(fake: Fake, i: number) {
+/** The REST chat call the proxy would make, for a direct baseline. */
+function directInit(fake: Fake, i: number) {
   const acc = fake.accounts[i % fake.accounts.length]!;
-  return fetch(`${fake.url}/rest/app-chat/conversations/new`, {
-    dispatcher: agent,
-    method: "POST",
+  return {
+    url: `${fake.url}/rest/app-chat/conversations/new`,
+    method: "POST" as const,
     headers: {
       "content-type": "application/json",
       origin: fake.url,
@@ -59,26 +60,19 @@ function directRequest(fake: Fake, i: number) {
       "user-agent": "bench",
     },
     body: JSON.stringify({ message: "bench", modeId: "fast", temporary: true, fileAttachments: [], disableSearch: false, enableImageGeneration: false }),
-  });
+  };
+}
+
+function directRequest(fake: Fake, i: number) {
+  const { url, ...init } = directInit(fake, i);
+  return fetch(url, { dispatcher: agent, ...init });
 }
 
 const impit = new Impit({ browser: "chrome142", timeout: 86_400_000 });
 /** The same direct call through impit: the raw cost of the impit transport, without the proxy. */
 function directImpitRequest(fake: Fake, i: number) {
-  const acc = fake.accounts[i % fake.accounts.length]!;
-  return impit.fetch(`${fake.url}/rest/app-chat/conversations/new`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      origin: fake.url,
-      referer: `${fake.url}/`,
-      cookie: `sso=${acc.sso}; sso-rw=${acc.sso}`,
-      "x-xai-request-id": randomUUID(),
-      "x-statsig-id": Buffer.from("x1:TypeError: Cannot read properties of undefined (reading 'abcdefghij')").toString("base64"),
-      "user-agent": "bench",
-    },
-    body: JSON.stringify({ message: "bench", modeId: "fast", temporary: true, fileAttachments: [], disableSearch: false, enableImageGeneration: false }),
-  }) as unknown as ReturnType<typeof fetch>;
+  const { url, ...init } = directInit(fake, i);
+  return impit.fetch(url, init) as unknown as ReturnType<typeof fetch>;
 }
 
 function proxyRequest(proxyUrl: string) {

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import type { GrokSettings } from "../config/settings-schema.js";
 import type { Logger } from "../log.js";
+import type { QuotaReading } from "../pool/api.js";
 import { AsyncQueue } from "./async-queue.js";
 import { type GrokChatRequest, itemEvents, restChatBody, sessionCreateEvent } from "./chat-request.js";
 import { classifyHttp, classifyTransportError, failure } from "./classify.js";
@@ -396,13 +397,4 @@ export class GrokClient {
       .map((t) => t.trim())
       .filter(Boolean);
   }
-}
-
-/** A quota figure read from grok.com. */
-export interface QuotaReading {
-  mode: string;
-  remaining: number;
-  total: number;
-  windowSeconds: number | null;
-  resetAt: number | null;
 }
