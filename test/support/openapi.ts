@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ValidateFunction } from "ajv";
@@ -7,7 +7,17 @@ import type { ValidateFunction } from "ajv";
  * Validators for OpenAI response components from ../shared/specs/openai-openapi.json
  * (api-conformance.md §6.2): the 2020-12 ajv class with the `nullable` rewrite.
  */
-const SPEC = path.resolve(import.meta.dirname, "../../../shared/specs/openai-openapi.json");
+/** The spec lives in shared/ beside the repository (never copied in); OPENAI_SPEC overrides. */
+function specPath(): string {
+  if (process.env.OPENAI_SPEC) return process.env.OPENAI_SPEC;
+  let dir = path.resolve(import.meta.dirname, "../..");
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, "..", "shared", "specs", "openai-openapi.json");
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error("openai-openapi.json not found: expected ../shared/specs/ beside the repository (or set OPENAI_SPEC)");
+}
 
 function fixNullable(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(fixNullable);
@@ -34,7 +44,7 @@ const cache = new Map<string, ValidateFunction>();
 
 export function openapiValidator(component: string): (value: unknown) => void {
   if (!ajv) {
-    const spec = JSON.parse(readFileSync(SPEC, "utf8"));
+    const spec = JSON.parse(readFileSync(specPath(), "utf8"));
     ajv = new Ajv2020.default({ strict: false, validateFormats: false, allErrors: true });
     ajv.addSchema({ $id: "oa", components: fixNullable(spec.components) });
   }
