@@ -178,12 +178,15 @@ async function main() {
   await fetch(`${fake.url}/__control/default`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ scenario: { name: "slow", delayMs: 1000, text: fake.text.slice(0, 2000) } }) });
   await new Promise((r) => setTimeout(r, 500));
   const pid = pids.get(viaImpit)!;
+  const heap = async () => ((await (await fetch(`${viaImpit}/health`)).json()) as { memory: { heap_used: number } }).memory.heap_used;
   const before = rssOf(pid);
+  const heapBefore = await heap();
   const responses = await Promise.all(Array.from({ length: 100 }, proxyImpit));
   const readers = responses.map((r) => r.body!.getReader());
   await Promise.all(readers.map((r) => r.read()));
   await new Promise((r) => setTimeout(r, 1500));
   const during = rssOf(pid);
+  const heapDuring = await heap();
   await Promise.all(readers.map((r) => r.cancel()));
 
   const ms = (x: number) => x.toFixed(2);
@@ -199,7 +202,7 @@ async function main() {
   console.log("  added TTFB p99: proxy(fetch) − direct(undici) = " + ms(p(ttfb.proxyFetch, 99) - p(ttfb.direct, 99)) + " ms; proxy(impit) − direct(impit) = " + ms(p(ttfb.proxyImpit, 99) - p(ttfb.directImpit, 99)) + " ms");
   for (const [label, t] of [["1 stream", t1], ["100 streams", t100]] as const)
     console.log(`  throughput ${label}: proxy(fetch)/direct(undici) ${ratio(t.proxyFetch, t.direct)}, proxy(impit)/direct(impit) ${ratio(t.proxyImpit, t.directImpit)}, proxy(impit)/direct(undici) ${ratio(t.proxyImpit, t.direct)} (target ≥ 90%)`);
-  console.log(`  proxy(impit) RSS with 100 open streams: ${(before / 1048576).toFixed(1)} → ${(during / 1048576).toFixed(1)} MiB = ${((during - before) / 100 / 1024).toFixed(1)} KiB per open stream`);
+  console.log(`  proxy(impit) with 100 open streams: RSS ${(before / 1048576).toFixed(1)} → ${(during / 1048576).toFixed(1)} MiB, JS heap ${(heapBefore / 1048576).toFixed(1)} → ${(heapDuring / 1048576).toFixed(1)} MiB = ${((heapDuring - heapBefore) / 100 / 1024).toFixed(1)} KiB heap per open stream`);
   for (const c of children) c.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 500));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

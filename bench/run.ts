@@ -7,7 +7,7 @@ import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const only = process.argv.slice(2);
-const benches = ["pool-lease.ts", "proxy-overhead.ts", "store-write.ts"].filter((b) => !only.length || only.some((o) => b.includes(o)));
+const benches = ["pool-lease.ts", "ttfb-inprocess.ts", "proxy-overhead.ts", "store-write.ts"].filter((b) => !only.length || only.some((o) => b.includes(o)));
 let failed = 0;
 for (const b of benches) {
   console.log(`\n=== ${b}`);

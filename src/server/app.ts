@@ -69,6 +69,7 @@ export function createApp(deps: AppDeps): Koa {
       chat_transport: deps.settings.value.grok.chat_transport,
       accounts: { total: st.total, usable: st.usable, cooling: st.cooling, dead: st.dead, disabled: st.disabled, next_reset_at: st.nextResetAt },
       problems: deps.store.problems ?? [],
+      memory: (({ rss, heapUsed }) => ({ rss, heap_used: heapUsed }))(process.memoryUsage()),
     };
   });
   app.use(root.routes());
