@@ -11,7 +11,7 @@ const benches = ["pool-lease.ts", "ttfb-inprocess.ts", "proxy-overhead.ts", "sto
 let failed = 0;
 for (const b of benches) {
   console.log(`\n=== ${b}`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join("bench", b)], { cwd: ROOT, stdio: "inherit", timeout: 10 * 60_000 });
+  const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", path.join("bench", b)], { cwd: ROOT, stdio: "inherit", timeout: 10 * 60_000 });
   if (r.status !== 0) {
     failed++;
     console.log(`${b} failed (exit ${r.status ?? r.signal})`);
