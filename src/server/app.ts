@@ -3,7 +3,7 @@ import Koa, { type Context } from "koa";
 import { AdminAuth } from "./admin/auth.js";
 import { pagesRouter } from "./admin/pages.js";
 import { adminRouter } from "./admin/routes.js";
-import { clientAuth, cors, errors, requestId } from "./api/middleware.js";
+import { clientAuth, cors, errors, loopbackHostGuard, requestId } from "./api/middleware.js";
 import { openaiRouter } from "./api/openai.js";
 import type { RuntimeConfig } from "./config/env.js";
 import type { SettingsService } from "./config/settings.js";
@@ -56,6 +56,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestId());
   app.use(cors());
   app.use(errors(deps.log, renderFor));
+  app.use(loopbackHostGuard(deps.runtime.host));
 
   const root = new Router();
   root.get("/health", (ctx) => {

@@ -74,6 +74,23 @@ describe("HTTP surface", () => {
     }
   });
 
+  it("refuses a foreign Host on a loopback listener (DNS rebinding)", async () => {
+    const { request } = await import("node:http");
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(stack.url);
+        const req = request({ host: u.hostname, port: u.port, path: "/v1/models", headers: { host, authorization: "Bearer key-one" } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    expect(await status("evil.example:8000")).toBe(403);
+    expect(await status("localhost:8000")).toBe(200);
+    expect(await status("127.0.0.1")).toBe(200);
+  });
+
   it("answers /health", async () => {
     const res = await fetch(`${stack.url}/health`);
     expect(res.status).toBe(200);

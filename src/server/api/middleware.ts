@@ -16,6 +16,25 @@ export function requestId() {
   };
 }
 
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
+
+/**
+ * DNS-rebinding guard for a loopback listener: a web page that rebinds its own name to 127.0.0.1
+ * could otherwise drive the local API (and spend the user's quota) from the browser. When the
+ * server listens on a loopback address, only requests whose Host is a loopback name are served.
+ */
+export function loopbackHostGuard(listenHost: string) {
+  const loopback = LOOPBACK_HOSTS.has(listenHost) || listenHost.startsWith("127.");
+  return async (ctx: Context, next: Next) => {
+    if (loopback) {
+      const host = (ctx.get("host") || "").replace(/:\d+$/, "").toLowerCase();
+      if (host && !LOOPBACK_HOSTS.has(host) && !host.startsWith("127.") && host !== listenHost)
+        throw new ProxyError(403, "forbidden", `Host "${host}" is not allowed: this server listens on ${listenHost} only. Use HOST=0.0.0.0 to share it on the network.`, { retryable: false });
+    }
+    await next();
+  };
+}
+
 /** Permissive CORS for browser clients; echoes the preflight's requested headers (api-conformance.md §1.4). */
 export function cors() {
   return async (ctx: Context, next: Next) => {
