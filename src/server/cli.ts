@@ -41,7 +41,6 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const lines = [
     `Grok2API listening on ${running.url}`,
     `  OpenAI base URL:    ${running.url}/v1`,
-    `  Anthropic base URL: ${running.url}`,
     `  Manager login:      ${running.url}/login  (user "${runtime.adminUsername}")`,
     `  Storage:            ${runtime.storageMode}${runtime.storageMode === "file" ? ` in ${runtime.dataDir}` : ""}`,
     `  Upstream:           ${runtime.upstreamUrl} via ${runtime.transport}`,
