@@ -115,6 +115,22 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(results.map((r) => r!.useCount).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     });
 
+    it("updateSettings is atomic: 40 concurrent writers of distinct keys from two instances all survive", async () => {
+      const other = await fx.open();
+      await store.saveSettings({ grok: { keep: "me" } });
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? store : other).updateSettings((cur) => ({ ...cur, grok: { ...(cur.grok ?? {}), [`k${i}`]: i } }))),
+      );
+      const final = await other.getSettings();
+      expect(final.grok!.keep).toBe("me");
+      for (let i = 0; i < 40; i++) expect(final.grok![`k${i}`]).toBe(i);
+      const returned = await store.updateSettings((cur) => ({ ...cur, global: { x: 1 } }));
+      expect(returned.global).toEqual({ x: 1 });
+      expect(returned.grok!.k0).toBe(0);
+      await expect(store.updateSettings(() => "nope" as never)).rejects.toThrow();
+      expect((await store.getSettings()).global).toEqual({ x: 1 }); // a failed update stores nothing
+    });
+
     it("kv: set/get/overwrite/delete and ttl expiry", async () => {
       expect(await store.kvGet("nope")).toBeNull();
       await store.kvSet("admin:password", "hash1");

@@ -85,39 +85,57 @@ export class SettingsService extends EventEmitter {
   }
 
   /** Re-reads settings written by another process. */
-  async reload(): Promise<void> {
-    const stored = await this.store.getSettings();
-    const { settings } = migrateSettings(stored);
-    this.current = parseSettings(settings);
-    this.raw = settings;
-    this.emit("change", this.current);
+  reload(): Promise<void> {
+    return this.serial(async () => {
+      const stored = await this.store.getSettings();
+      const { settings } = migrateSettings(stored);
+      this.current = parseSettings(settings);
+      this.raw = settings;
+      this.emit("change", this.current);
+    });
   }
 
   /**
-   * Applies a partial update per section (`{global: {...}, grok: {...}}`), validates the result,
-   * stores it and only then makes it current.
+   * Applies a partial update per section (`{global: {...}, grok: {...}}`) to the settings as
+   * currently STORED (atomic read-modify-write, so concurrent writers in other processes lose
+   * nothing), validates the result, and makes it current once it is stored.
    */
-  async update(patch: Partial<Record<"global" | "grok", Record<string, unknown>>>): Promise<Settings> {
-    const next: StoredSettings = structuredClone(this.raw);
+  update(patch: Partial<Record<"global" | "grok", Record<string, unknown>>>): Promise<Settings> {
     for (const name of ["global", "grok"] as const) {
       const p = patch[name];
-      if (p === undefined || p === null) continue;
-      if (typeof p !== "object" || Array.isArray(p)) throw new ProxyError(400, "invalid_value", `${name}_config must be an object`, { param: `${name}_config` });
-      next[name] = { ...(next[name] ?? {}), ...p };
+      if (p !== undefined && p !== null && (typeof p !== "object" || Array.isArray(p)))
+        throw new ProxyError(400, "invalid_value", `${name}_config must be an object`, { param: `${name}_config` });
     }
-    // The original page toggles dynamic_statsig only; keep statsig_mode in step unless both were sent.
-    const g = patch.grok;
-    if (g && "dynamic_statsig" in g && !("statsig_mode" in g)) {
-      const dyn = g.dynamic_statsig === true || g.dynamic_statsig === "true";
-      next.grok!.statsig_mode = dyn ? "dynamic" : next.grok!.x_statsig_id ? "static" : "dynamic";
-    }
-    const parsed = parseSettings(next);
-    const stored = serialise(next, parsed);
-    await this.store.saveSettings(stored);
-    this.raw = stored;
-    this.current = parsed;
-    this.emit("change", this.current);
-    return parsed;
+    return this.serial(async () => {
+      let parsed!: Settings;
+      const stored = await this.store.updateSettings((current) => {
+        const next = migrateSettings(current).settings;
+        for (const name of ["global", "grok"] as const) {
+          const p = patch[name];
+          if (p) next[name] = { ...(next[name] ?? {}), ...p };
+        }
+        // The original page toggles dynamic_statsig only; keep statsig_mode in step unless both were sent.
+        const g = patch.grok;
+        if (g && "dynamic_statsig" in g && !("statsig_mode" in g)) {
+          const dyn = g.dynamic_statsig === true || g.dynamic_statsig === "true";
+          next.grok!.statsig_mode = dyn ? "dynamic" : next.grok!.x_statsig_id ? "static" : "dynamic";
+        }
+        parsed = parseSettings(next);
+        return serialise(next, parsed);
+      });
+      this.raw = stored;
+      this.current = parsed;
+      this.emit("change", this.current);
+      return parsed;
+    });
+  }
+
+  /** Reloads and updates run one at a time, so a slow reload never overwrites a newer update. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
   }
 }
 

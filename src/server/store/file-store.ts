@@ -332,6 +332,17 @@ export class FileStore implements Store {
     this.emit({ kind: "settings" });
   }
 
+  async updateSettings(update: (current: StoredSettings) => StoredSettings): Promise<StoredSettings> {
+    const st = this.s();
+    // Synchronous read-modify-write: nothing else can run in between inside this process.
+    const next = update(cloneJson(st.settings));
+    assertSettings(next, "updateSettings");
+    st.settings = cloneJson(next);
+    await st.writers.settings.save();
+    this.emit({ kind: "settings" });
+    return cloneJson(next);
+  }
+
   // ---- accounts ----
   async listAccounts(): Promise<AccountRecord[]> {
     return cloneJson([...this.s().accounts.values()]);

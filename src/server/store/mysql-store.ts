@@ -309,6 +309,20 @@ export class MysqlStore implements Store {
     });
   }
 
+  async updateSettings(update: (current: StoredSettings) => StoredSettings): Promise<StoredSettings> {
+    return this.tx(async (c) => {
+      // Lock the row (creating it first if needed) so concurrent writers queue up here.
+      await c.query("INSERT IGNORE INTO g2a_settings (id, data, version, updated_at) VALUES (1, '{}', 0, ?)", [Date.now()]);
+      const [rows] = await c.query<RowDataPacket[]>("SELECT data FROM g2a_settings WHERE id = 1 FOR UPDATE");
+      const parsed = rows.length ? (JSON.parse(String(rows[0]!.data)) as unknown) : {};
+      const next = update(isPlainObject(parsed) ? (parsed as StoredSettings) : {});
+      assertSettings(next, "updateSettings");
+      await this.writeSettings(c, next);
+      await this.logChanges(c, "settings", "all");
+      return next;
+    });
+  }
+
   // ---- accounts ----
   async listAccounts(): Promise<AccountRecord[]> {
     const [rows] = await this.p().query<RowDataPacket[]>("SELECT record FROM g2a_accounts ORDER BY seq");

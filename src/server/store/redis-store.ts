@@ -36,6 +36,16 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 `;
 
+/** KEYS[1]=settings key; ARGV: expected (or "" for absent), next, channel, message. */
+const CAS_KEY_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then cur = '' end
+if cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`;
+
 /** KEYS[1]=slot zset; ARGV: lease, cap, ttl ms. Purge expired, then take a slot if one is free. */
 const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
@@ -58,6 +68,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 
 interface ScriptedRedis extends Redis {
   g2aCas(key: string, token: string, expected: string, next: string, channel: string, message: string): Promise<number>;
+  g2aCasKey(key: string, expected: string, next: string, channel: string, message: string): Promise<number>;
   g2aAcquire(key: string, lease: string, cap: number, ttl: number): Promise<number>;
   g2aCount(key: string): Promise<number>;
 }
@@ -154,6 +165,7 @@ export class RedisStore implements Store {
       throw new Error(`Redis connection to ${u.hostname}:${u.port || 6379} failed: ${errText(e)}`);
     }
     client.defineCommand("g2aCas", { numberOfKeys: 1, lua: CAS_SCRIPT });
+    client.defineCommand("g2aCasKey", { numberOfKeys: 1, lua: CAS_KEY_SCRIPT });
     client.defineCommand("g2aAcquire", { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
     client.defineCommand("g2aCount", { numberOfKeys: 1, lua: COUNT_SCRIPT });
     const k = this.keys;
@@ -287,6 +299,19 @@ export class RedisStore implements Store {
     assertSettings(settings, "saveSettings");
     const c = this.c();
     await this.exec(c.multi().set(this.keys.settings, JSON.stringify(settings)).publish(this.keys.channel, this.message("settings")));
+  }
+
+  async updateSettings(update: (current: StoredSettings) => StoredSettings): Promise<StoredSettings> {
+    const c = this.c();
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const raw = (await c.get(this.keys.settings)) ?? "";
+      const parsed = raw ? (JSON.parse(raw) as unknown) : {};
+      const next = update(isPlainObject(parsed) ? (parsed as StoredSettings) : {});
+      assertSettings(next, "updateSettings");
+      if ((await c.g2aCasKey(this.keys.settings, raw, JSON.stringify(next), this.keys.channel, this.message("settings"))) === 1) return next;
+      if (attempt > 2) await sleep(Math.random() * Math.min(50, 2 * attempt));
+    }
+    throw new Error(`updateSettings: gave up after ${CAS_ATTEMPTS} conflicting writes`);
   }
 
   // ---- accounts ----

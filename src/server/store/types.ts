@@ -42,6 +42,12 @@ export interface Store {
   getSettings(): Promise<StoredSettings>;
   /** Replaces the whole settings object. */
   saveSettings(settings: StoredSettings): Promise<void>;
+  /**
+   * Atomic read-modify-write of the settings (no lost update across processes): `update` gets
+   * the current stored settings and returns the new ones; resolves to what was stored. `update`
+   * may run more than once (retries after a conflict) and must have no side effects.
+   */
+  updateSettings(update: (current: StoredSettings) => StoredSettings): Promise<StoredSettings>;
 
   // ---- accounts ----
   listAccounts(): Promise<AccountRecord[]>;
