@@ -9,7 +9,6 @@ import { UpstreamError } from "./grok/upstream-error.js";
 import type { UploadFile } from "./media/fetch-image.js";
 import { type Logger, mask } from "./log.js";
 import { type AccountPool, type Lease, NoAccountError } from "./pool/index.js";
-import type { FailureKind } from "./pool/types.js";
 
 /**
  * One request through pool → grok → events, with failover.

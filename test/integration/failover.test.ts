@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_TEXT, type ScenarioName } from "../fake-grok/index.js";
 import { startStack, waitFor, type Stack } from "../support/stack.js";
 

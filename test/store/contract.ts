@@ -16,6 +16,34 @@ export interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
+/**
+ * A fixture from a way to open one more instance on the same data and a way to remove that data:
+ * every instance opened is closed on cleanup, and the data is removed even when the first open fails.
+ */
+export async function storeFixture(create: () => Store, removeData: () => Promise<void>): Promise<StoreFixture> {
+  const opened: Store[] = [];
+  const open = async () => {
+    const s = create();
+    await s.init();
+    opened.push(s);
+    return s;
+  };
+  try {
+    return {
+      store: await open(),
+      open,
+      async cleanup() {
+        for (const s of opened) await s.close();
+        await removeData();
+      },
+    };
+  } catch (e) {
+    for (const s of opened) await s.close().catch(() => {});
+    await removeData();
+    throw e;
+  }
+}
+
 export interface ContractOptions {
   /** How long another instance's change may take to arrive (default 3000 ms). */
   changeTimeoutMs?: number;

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createStore } from "../../src/server/store/index.js";
 import type { Store } from "../../src/server/store/types.js";
-import { runStoreContract, rec, tok } from "./contract.js";
+import { runStoreContract, rec, storeFixture, tok } from "./contract.js";
 import { tempDir } from "./helpers.js";
 
 type LogLine = { level: string; msg: string };
@@ -14,22 +14,7 @@ function openFile(dir: string, logs?: LogLine[]): Store {
 
 runStoreContract("file", async () => {
   const tmp = await tempDir();
-  const opened: Store[] = [];
-  const open = async () => {
-    const s = openFile(tmp.dir);
-    await s.init();
-    opened.push(s);
-    return s;
-  };
-  const store = await open();
-  return {
-    store,
-    open,
-    async cleanup() {
-      for (const s of opened) await s.close();
-      await tmp.remove();
-    },
-  };
+  return storeFixture(() => openFile(tmp.dir), () => tmp.remove());
 });
 
 describe("file store specifics", () => {

@@ -3,33 +3,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createStore } from "../../src/server/store/index.js";
 import { MIGRATIONS, SCHEMA_VERSION, runMigrations } from "../../src/server/store/mysql-migrations.js";
 import { MysqlStore, parseMysqlUrl } from "../../src/server/store/mysql-store.js";
-import type { Store, StoreChange } from "../../src/server/store/types.js";
-import { runStoreContract, rec, tok } from "./contract.js";
-import { MYSQL_HOST, MYSQL_PASSWORD, MYSQL_PORT, MYSQL_USER, createTestDatabase, uniqueName, waitFor, type TestDatabase } from "./helpers.js";
+import type { StoreChange } from "../../src/server/store/types.js";
+import { storeFixture, runStoreContract, rec, tok } from "./contract.js";
+import { MYSQL_HOST, MYSQL_PASSWORD, MYSQL_PORT, MYSQL_USER, createTestDatabase, uniqueName, type TestDatabase } from "./helpers.js";
 
 runStoreContract("mysql", async () => {
   const db = await createTestDatabase();
-  const opened: Store[] = [];
-  const open = async () => {
-    const s = createStore({ mode: "mysql", dataDir: "/nonexistent", databaseUrl: db.url, pollIntervalMs: 200 });
-    await s.init();
-    opened.push(s);
-    return s;
-  };
-  try {
-    const store = await open();
-    return {
-      store,
-      open,
-      async cleanup() {
-        for (const s of opened) await s.close();
-        await db.drop();
-      },
-    };
-  } catch (e) {
-    await db.drop();
-    throw e;
-  }
+  return storeFixture(() => createStore({ mode: "mysql", dataDir: "/nonexistent", databaseUrl: db.url, pollIntervalMs: 200 }), () => db.drop());
 });
 
 describe("mysql store specifics", () => {

@@ -2,33 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createStore } from "../../src/server/store/index.js";
 import { REDIS_SCHEMA_VERSION, RedisStore, checkRedisUrl } from "../../src/server/store/redis-store.js";
 import { tokenHash } from "../../src/server/store/records.js";
-import type { Store, StoreChange } from "../../src/server/store/types.js";
-import { runStoreContract, rec, tok } from "./contract.js";
+import type { StoreChange } from "../../src/server/store/types.js";
+import { runStoreContract, rec, storeFixture, tok } from "./contract.js";
 import { createTestRedis, waitFor, type TestRedis } from "./helpers.js";
 
 runStoreContract("redis", async () => {
   const r = await createTestRedis();
-  const opened: Store[] = [];
-  const open = async () => {
-    const s = createStore({ mode: "redis", dataDir: "/nonexistent", databaseUrl: r.url, keyPrefix: r.prefix });
-    await s.init();
-    opened.push(s);
-    return s;
-  };
-  try {
-    const store = await open();
-    return {
-      store,
-      open,
-      async cleanup() {
-        for (const s of opened) await s.close();
-        await r.cleanup();
-      },
-    };
-  } catch (e) {
-    await r.cleanup();
-    throw e;
-  }
+  return storeFixture(() => createStore({ mode: "redis", dataDir: "/nonexistent", databaseUrl: r.url, keyPrefix: r.prefix }), () => r.cleanup());
 });
 
 describe("redis store specifics", () => {
