@@ -1,5 +1,8 @@
 import type { ServerResponse } from "node:http";
 
+/** Minimum gap between socket writes while events arrive faster than this. */
+const COALESCE_MS = 2;
+
 /**
  * The one SSE writer: headers sent lazily (so a failure before any output can still be an
  * ordinary HTTP error), one write per event, backpressure honoured, a keep-alive every
@@ -12,7 +15,9 @@ export class SseWriter {
   private lastWrite = Date.now();
   private out: string[] = [];
   private outBytes = 0;
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private lastFlush = 0;
+  private tickPending = false;
   readonly abort = new AbortController();
 
   constructor(
@@ -74,32 +79,39 @@ export class SseWriter {
   }
 
   /**
-   * Events produced in the same turn of the event loop are joined into one socket write
-   * (flushed on setImmediate, or at once past 64 KiB); backpressure waits for 'drain'.
+   * Nagle-like coalescing: events go out at the end of the current tick when the last socket
+   * write was at least COALESCE_MS ago; events arriving faster than that are joined and flushed
+   * together at most COALESCE_MS later (or at once past 64 KiB). A token stream of a few per
+   * second is unaffected; a flood becomes fewer, larger writes. Backpressure waits for 'drain'.
    */
   private async write(chunk: string): Promise<void> {
     if (this.closed) return;
     this.open();
-    this.lastWrite = Date.now();
+    const now = Date.now();
+    this.lastWrite = now;
     if (!this.timer) this.arm();
-    if (!this.flushScheduled) {
-      // First write of this turn of the event loop: out at once; later ones in this turn batch.
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-      if (!this.res.write(chunk)) await this.drained();
-      return;
-    }
     this.out.push(chunk);
     this.outBytes += chunk.length;
-    if (this.outBytes < 65536) {
+    if (this.outBytes >= 65536) {
+      if (!this.flush()) await this.drained();
       return;
     }
-    if (!this.flush()) await this.drained();
+    if (this.flushTimer || this.tickPending) return;
+    if (now - this.lastFlush >= COALESCE_MS) {
+      // after the current chain of events (e.g. role + first content chunk) has been queued
+      this.tickPending = true;
+      process.nextTick(() => {
+        this.tickPending = false;
+        this.flush();
+      });
+    } else this.flushTimer = setTimeout(() => this.flush(), this.lastFlush + COALESCE_MS - now);
   }
 
   /** Writes what is buffered; false when the socket asked to wait. */
   private flush(): boolean {
-    this.flushScheduled = false;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.lastFlush = Date.now();
     if (!this.out.length || this.res.writableEnded || this.res.destroyed) return true;
     const data = this.out.length === 1 ? this.out[0]! : this.out.join("");
     this.out = [];
