@@ -87,28 +87,17 @@ export class ChatPipeline {
     throw finalError(lastFailure, attempts, Date.now() >= deadline);
   }
 
-  private withUploads(turn: ChatTurn, acc: { token: string; userId: string | null }, signal: AbortSignal): AsyncGenerator<GrokEvent> {
-    return uploadThenChat(this.deps.grok, turn, acc, signal);
-  }
-
   /** One account. Returns "done" when the turn finished (successfully or after a committed failure), or the pre-commit failure. */
   private async *attempt(turn: ChatTurn, lease: Lease, deadline: number): AsyncGenerator<GrokEvent, "done" | UpstreamFailure> {
     const s = this.deps.settings();
     const ctrl = new AbortController();
     const onAbort = () => ctrl.abort(turn.signal.reason);
     turn.signal.addEventListener("abort", onAbort, { once: true });
-    const acc = { token: lease.token, userId: lease.account.userId };
-    const upstream = this.withUploads(turn, acc, ctrl.signal);
-    const pending: GrokEvent[] = [];
+    const upstream = uploadThenChat(this.deps.grok, turn, { token: lease.token, userId: lease.account.userId }, ctrl.signal);
     const watchdog = new Watchdog(upstream);
+    const pending: GrokEvent[] = []; // held until the attempt commits
     let committed = false;
-    let settled = false;
-    const settle = async (f: UpstreamFailure | null) => {
-      if (settled) return;
-      settled = true;
-      if (f) await lease.fail(f.kind, f.message, { ...(f.retryAfterMs !== null ? { retryAfterMs: f.retryAfterMs } : {}), ...(f.resetAt !== null ? { resetAt: f.resetAt } : {}) });
-      else await lease.succeed();
-    };
+    let failed: UpstreamFailure;
     try {
       const attemptStart = Date.now();
       let flowing = false; // an output event arrived in this attempt
@@ -121,43 +110,30 @@ export class ChatPipeline {
           step = await watchdog.next();
         } catch (err) {
           if (turn.signal.aborted) return "done";
-          const f = err instanceof TimeoutSignal ? timeoutFailure(err.which, s) : err instanceof UpstreamError ? err.failure : classifyTransportError(err);
-          ctrl.abort(f.message);
-          await settle(f);
-          if (committed) {
-            yield { type: "error", error: f };
-            return "done";
-          }
-          return f;
+          failed = err instanceof TimeoutSignal ? timeoutFailure(err.which, s) : err instanceof UpstreamError ? err.failure : classifyTransportError(err);
+          ctrl.abort(failed.message);
+          break;
         }
         if (step.done) {
-          // The upstream generator ended without done (aborted) — treat as dropped.
           if (turn.signal.aborted) return "done";
-          const f = failure("network", "grok.com stream ended unexpectedly");
-          await settle(f);
-          if (committed) {
-            yield { type: "error", error: f };
-            return "done";
-          }
-          return f;
+          failed = failure("network", "grok.com stream ended unexpectedly"); // ended without done/error
+          break;
         }
         const e = step.value;
         if (e.type === "error") {
-          await settle(e.error);
-          if (committed || e.error.kind === "request") {
-            if (committed) yield e;
-            else throw upstreamRequestError(e.error);
-            return "done";
+          if (!committed && e.error.kind === "request") {
+            await lease.fail(e.error.kind, e.error.message);
+            throw upstreamRequestError(e.error); // the request's own fault: no other account would do better
           }
-          return e.error;
+          failed = e.error;
+          break;
         }
         if (e.type === "done") {
           if (!committed && !pending.some(isOutputEvent)) {
-            const f = failure("empty", "grok.com returned an empty answer (no text, reasoning or media)");
-            await settle(f);
-            return f;
+            failed = failure("empty", "grok.com returned an empty answer (no text, reasoning or media)");
+            break;
           }
-          await settle(null);
+          await lease.succeed();
           yield* pending;
           yield e;
           return "done";
@@ -175,6 +151,10 @@ export class ChatPipeline {
         }
         yield e;
       }
+      await lease.fail(failed.kind, failed.message, { ...(failed.retryAfterMs !== null ? { retryAfterMs: failed.retryAfterMs } : {}), ...(failed.resetAt !== null ? { resetAt: failed.resetAt } : {}) });
+      if (!committed) return failed;
+      yield { type: "error", error: failed }; // output already reached the client: report in-band
+      return "done";
     } finally {
       watchdog.stop();
       turn.signal.removeEventListener("abort", onAbort);
