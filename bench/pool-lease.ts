@@ -10,21 +10,12 @@
 import { AccountPool } from "../src/server/pool/account-pool.js";
 import { newAccountRecord, type AccountRecord, type QuotaBucket, type Tier } from "../src/server/pool/types.js";
 import { MemoryPoolStore } from "../test/pool/memory-store.js";
+import { seeded } from "../test/pool/helpers.js";
 
 const N = Number(process.argv[2] ?? 10_000);
 const ITERATIONS = Number(process.argv[3] ?? 20_000);
 const WARMUP = 2_000;
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function buildAccounts(n: number, now: number, rnd: () => number): AccountRecord[] {
   const out: AccountRecord[] = [];
