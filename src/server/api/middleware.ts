@@ -3,8 +3,6 @@ import type { Context, Next } from "koa";
 import { ProxyError, toProxyError } from "../errors.js";
 import type { Logger } from "../log.js";
 
-/** Which wire shape errors on this path use. */
-export type ErrorShape = "openai" | "admin" | "anthropic";
 export type ErrorRenderer = (err: ProxyError, ctx: Context) => unknown;
 
 export function requestId() {

@@ -26,6 +26,29 @@ function parseJsonData(v: unknown): Obj | null {
   return null;
 }
 
+/** Web results, whatever the frame family calls their fields ({url, title, snippet | preview}); entries without a url are skipped. */
+function webSources(list: unknown): Source[] {
+  if (!Array.isArray(list)) return [];
+  const out: Source[] = [];
+  for (const w of list.filter(isObj)) {
+    const url = str(w.url);
+    if (url) out.push({ url, title: str(w.title), snippet: str(w.snippet) ?? str(w.preview) });
+  }
+  return out;
+}
+
+/** X posts ({username | userhandle, postId | post_id, name, text}) as sources linking to the post. */
+function xPostSources(list: unknown): Source[] {
+  if (!Array.isArray(list)) return [];
+  const out: Source[] = [];
+  for (const x of list.filter(isObj)) {
+    const user = str(x.username) ?? str(x.userhandle);
+    const id = str(x.postId) ?? str(x.post_id);
+    if (user && id) out.push({ url: `https://x.com/${user}/status/${id}`, title: str(x.name) ?? `@${user}`, snippet: str(x.text) });
+  }
+  return out;
+}
+
 const TOOL_KEY_NAMES: Record<string, string> = {
   webSearch: "web_search",
   xSearch: "x_search",
@@ -167,21 +190,7 @@ export class FrameParser {
   }
 
   private restSources(r: Obj): Source[] {
-    const out: Source[] = [];
-    const web = isObj(r.webSearchResults) ? r.webSearchResults.results : null;
-    if (Array.isArray(web))
-      for (const w of web.filter(isObj)) {
-        const url = str(w.url);
-        if (url) out.push({ url, title: str(w.title), snippet: str(w.preview) ?? str(w.snippet) });
-      }
-    const xs = isObj(r.xSearchResults) ? r.xSearchResults.results : null;
-    if (Array.isArray(xs))
-      for (const x of xs.filter(isObj)) {
-        const user = str(x.username) ?? str(x.userhandle);
-        const id = str(x.postId) ?? str(x.post_id);
-        if (user && id) out.push({ url: `https://x.com/${user}/status/${id}`, title: str(x.name) ?? `@${user}`, snippet: str(x.text) });
-      }
-    return out;
+    return [...webSources(isObj(r.webSearchResults) ? r.webSearchResults.results : null), ...xPostSources(isObj(r.xSearchResults) ? r.xSearchResults.results : null)];
   }
 
   private restTool(r: Obj): GrokEvent {
@@ -271,8 +280,7 @@ export class FrameParser {
       }
       case "response.search.result": {
         const res = isObj(ev.result) ? ev.result : {};
-        const list = Array.isArray(res.web_results) ? res.web_results.filter(isObj) : [res];
-        const sources = list.map((w) => ({ url: str(w.url) ?? "", title: str(w.title), snippet: str(w.snippet) ?? str(w.preview) })).filter((s) => s.url);
+        const sources = webSources(Array.isArray(res.web_results) ? res.web_results : [res]);
         if (sources.length) out.push({ type: "sources", toolId: null, sources });
         return;
       }
@@ -341,17 +349,7 @@ export class FrameParser {
     const sources: Source[] = [];
     for (const [k, v] of Object.entries(res)) {
       if (!isObj(v)) continue;
-      if (Array.isArray(v.webpages))
-        for (const w of v.webpages.filter(isObj)) {
-          const url = str(w.url);
-          if (url) sources.push({ url, title: str(w.title), snippet: str(w.snippet) });
-        }
-      if (Array.isArray(v.posts))
-        for (const p of v.posts.filter(isObj)) {
-          const user = str(p.userhandle);
-          const id = str(p.post_id);
-          if (user && id) sources.push({ url: `https://x.com/${user}/status/${id}`, title: str(p.name) ?? `@${user}`, snippet: str(p.text) });
-        }
+      sources.push(...webSources(v.webpages), ...xPostSources(v.posts));
       if (!toolId) {
         // no tool_call_id: correlate with the single unfinished call of that kind
         const open = this.openTools.filter((t) => t.name === k);
@@ -371,8 +369,7 @@ export class FrameParser {
     } else if (isObj(o.tool_usage_card)) {
       out.push(this.gatewayTool(o.tool_usage_card));
     } else if (isObj(o.tool_result)) {
-      const list = Array.isArray(o.tool_result.web_search_results) ? o.tool_result.web_search_results.filter(isObj) : [];
-      const sources = list.map((w) => ({ url: str(w.url) ?? "", title: str(w.title), snippet: str(w.snippet) })).filter((s) => s.url);
+      const sources = webSources(o.tool_result.web_search_results);
       if (sources.length) out.push({ type: "sources", toolId: null, sources });
     } else this.unknownFrames++;
   }
