@@ -9,7 +9,7 @@ import type { Store, StorageMode } from "../store/types.js";
 import { exportJson, exportLegacyTokenJson, importJson } from "../store/legacy.js";
 import { readJson, readText } from "../api/middleware.js";
 import type { AdminAuth } from "./auth.js";
-import type { TokenInfo } from "../../shared/admin-api.js";
+import type { LoginResponse, TokenInfo, TokenListResponse } from "../../shared/admin-api.js";
 
 /**
  * Admin API with the original Grok2API's routes and JSON shapes (`success`, `data`, `token_type`
@@ -94,10 +94,10 @@ export function adminRouter(deps: AdminDeps): Router {
     const token = await deps.auth.login(body.username, body.password, ip);
     if (!token) {
       ctx.status = 401;
-      ctx.body = { success: false, message: "Invalid username or password" };
+      ctx.body = { success: false, message: "Invalid username or password" } satisfies LoginResponse;
       return;
     }
-    ctx.body = { success: true, token, message: "Login successful" };
+    ctx.body = { success: true, token, message: "Login successful" } satisfies LoginResponse;
   });
 
   const requireSession = async (ctx: Context, next: Next) => {
@@ -113,7 +113,7 @@ export function adminRouter(deps: AdminDeps): Router {
 
   r.get("/tokens", (ctx) => {
     const data = deps.pool.list().map(tokenInfo);
-    ctx.body = { success: true, data, total: data.length };
+    ctx.body = { success: true, data, total: data.length } satisfies TokenListResponse;
   });
 
   r.post("/tokens/add", async (ctx) => {
