@@ -8,7 +8,7 @@
  * (selection scan, bookkeeping, the async slot round-trip), not the storage backend's.
  */
 import { AccountPool } from "../src/server/pool/account-pool.js";
-import { newAccountRecord, type AccountRecord, type QuotaBucket, type Tier } from "../src/server/pool/types.js";
+import { newAccountRecord, type AccountRecord, type QuotaBucket, type Tier } from "../src/server/core/account.js";
 import { MemoryPoolStore } from "../test/pool/memory-store.js";
 import { seeded } from "../test/pool/helpers.js";
 

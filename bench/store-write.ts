@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
-import { newAccountRecord } from "../src/server/pool/types.js";
+import { newAccountRecord } from "../src/server/core/account.js";
 import { createStore } from "../src/server/store/index.js";
 import type { StorageMode, Store } from "../src/server/store/types.js";
 

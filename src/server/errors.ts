@@ -1,4 +1,4 @@
-import type { FailureKind } from "./pool/types.js";
+import type { FailureKind } from "./core/account.js";
 
 /** Stable error codes. Each protocol adapter maps them onto its own wire shape. */
 export type ErrorCode =

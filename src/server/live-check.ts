@@ -1,7 +1,7 @@
 import type { RuntimeConfig } from "./config/env.js";
 import { SettingsService } from "./config/settings.js";
 import { GrokClient } from "./grok/client.js";
-import { normalizeToken as normalizeSso } from "./pool/token.js";
+import { normalizeToken as normalizeSso } from "./core/token.js";
 import { UpstreamError } from "./grok/upstream-error.js";
 import { createLogger, mask } from "./log.js";
 import { createStore } from "./store/index.js";

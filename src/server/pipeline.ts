@@ -3,7 +3,7 @@ import { type AttemptNote, ProxyError } from "./errors.js";
 import type { GrokChatRequest } from "./grok/chat-request.js";
 import type { GrokClient } from "./grok/client.js";
 import { classifyTransportError, failure } from "./grok/classify.js";
-import { type GrokEvent, type UpstreamFailure, isOutputEvent } from "./grok/events.js";
+import { type GrokEvent, type UpstreamFailure, isOutputEvent } from "./core/events.js";
 import type { ModelEntry } from "./grok/models.js";
 import { UpstreamError } from "./grok/upstream-error.js";
 import type { UploadFile } from "./media/fetch-image.js";

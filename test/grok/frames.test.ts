@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { GrokEvent } from "../../src/server/grok/events.js";
+import type { GrokEvent } from "../../src/server/core/events.js";
 import { FrameParser } from "../../src/server/grok/frames.js";
 
 function parse(lines: unknown[]): { events: GrokEvent[]; parser: FrameParser } {

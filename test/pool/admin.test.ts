@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AccountPool } from "../../src/server/pool/account-pool.js";
-import { maskToken, normalizeToken } from "../../src/server/pool/token.js";
+import { maskToken, normalizeToken } from "../../src/server/core/token.js";
 import { account, bucket, reading, setup, T0 } from "./helpers.js";
 
 describe("add / remove", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Lease } from "../../src/server/pool/api.js";
-import { MAX_FAILURE_NOTES, type FailureKind } from "../../src/server/pool/types.js";
+import { MAX_FAILURE_NOTES, type FailureKind } from "../../src/server/core/account.js";
 import { account, bucket, setup, T0 } from "./helpers.js";
 
 const lease = (pool: { lease: (r: { bucket: string; cost: number; minTier: "basic" }) => Promise<Lease> }, b = "fast") =>

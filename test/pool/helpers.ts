@@ -1,6 +1,6 @@
 import { AccountPool } from "../../src/server/pool/account-pool.js";
 import type { PoolOptions, QuotaReading } from "../../src/server/pool/api.js";
-import { newAccountRecord, type AccountRecord, type QuotaBucket, type Tier } from "../../src/server/pool/types.js";
+import { newAccountRecord, type AccountRecord, type QuotaBucket, type Tier } from "../../src/server/core/account.js";
 import { MemoryPoolStore, type MemoryStoreOptions } from "./memory-store.js";
 
 export const T0 = Date.UTC(2026, 7, 18, 12, 0, 0);

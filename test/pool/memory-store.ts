@@ -5,7 +5,7 @@
  * (by the injected clock). Test hooks: latency, failure injection, slot refusal, call counts.
  */
 import type { PoolStore } from "../../src/server/pool/api.js";
-import { systemClock, type AccountRecord, type Clock } from "../../src/server/pool/types.js";
+import { systemClock, type AccountRecord, type Clock } from "../../src/server/core/account.js";
 import type { UsageDelta } from "../../src/server/store/types.js";
 
 const clone = <T>(v: T): T => structuredClone(v);

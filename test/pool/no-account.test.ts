@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LeaseRequest } from "../../src/server/pool/api.js";
 import { NoAccountError } from "../../src/server/pool/no-account-error.js";
-import type { AccountRecord } from "../../src/server/pool/types.js";
+import type { AccountRecord } from "../../src/server/core/account.js";
 import { account, bucket, setup, T0 } from "./helpers.js";
 
 async function failure(records: AccountRecord[], req: Partial<LeaseRequest> = {}, cap = 4): Promise<NoAccountError> {

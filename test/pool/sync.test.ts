@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QuotaReading, QuotaSource } from "../../src/server/pool/api.js";
-import type { AccountRecord, FailureKind } from "../../src/server/pool/types.js";
+import type { AccountRecord, FailureKind } from "../../src/server/core/account.js";
 import { account, bucket, reading, setup, T0 } from "./helpers.js";
 
 function kindError(kind: FailureKind, message: string): Error & { kind: FailureKind } {

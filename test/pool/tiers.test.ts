@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chatModesFor, detectTier, tierFromLegacyPool } from "../../src/server/pool/tiers.js";
-import type { Tier } from "../../src/server/pool/types.js";
+import type { Tier } from "../../src/server/core/account.js";
 import { account, bucket, reading, setup } from "./helpers.js";
 
 const totals = (t: Record<string, number>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { total: v }]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newAccountRecord } from "../../src/server/pool/types.js";
+import { newAccountRecord } from "../../src/server/core/account.js";
 
 describe("account record", () => {
   it("starts active with no quota knowledge", () => {

@@ -3,7 +3,7 @@
  * that sets up a fresh real backend (temp dir / own MariaDB database / own Redis prefix).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { newAccountRecord, type AccountRecord } from "../../src/server/pool/types.js";
+import { newAccountRecord, type AccountRecord } from "../../src/server/core/account.js";
 import type { Store, StoreChange } from "../../src/server/store/types.js";
 import { waitFor } from "./helpers.js";
 

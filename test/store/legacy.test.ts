@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { newAccountRecord, type AccountRecord } from "../../src/server/pool/types.js";
+import { newAccountRecord, type AccountRecord } from "../../src/server/core/account.js";
 import {
   EXPORT_FORMAT,
   exportJson,

@@ -5,7 +5,7 @@ import OpenAI from "openai";
 import { loadRuntimeConfig } from "../../src/server/config/env.js";
 import type { GrokSettings } from "../../src/server/config/settings-schema.js";
 import { createLogger } from "../../src/server/log.js";
-import type { Tier } from "../../src/server/pool/types.js";
+import type { Tier } from "../../src/server/core/account.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { startFakeGrok, type FakeAccount, type FakeGrok } from "../fake-grok/index.js";
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { parseLogLevel, type LogLevel } from "../log.js";
-import { modeOfUrl, parseStorageMode } from "../store/index.js";
+import { modeOfUrl, parseStorageMode } from "../store/mode.js";
 import type { StorageMode } from "../store/types.js";
 
 /** Process-level configuration: environment variables and CLI flags (interface-contract.md). */

@@ -1,5 +1,5 @@
-import type { FailureKind } from "../pool/types.js";
-import type { UpstreamFailure } from "./events.js";
+import type { FailureKind } from "../core/account.js";
+import type { UpstreamFailure } from "../core/events.js";
 
 /**
  * Classification of upstream failures (grok-protocol.md §2.7, §3.10, §10.5, §11), checked in the

@@ -7,7 +7,7 @@ import type { QuotaReading } from "../pool/api.js";
 import { AsyncQueue } from "./async-queue.js";
 import { type GrokChatRequest, itemEvents, restChatBody, sessionCreateEvent } from "./chat-request.js";
 import { classifyHttp, classifyTransportError, failure } from "./classify.js";
-import type { GrokEvent } from "./events.js";
+import type { GrokEvent } from "../core/events.js";
 import { FrameParser } from "./frames.js";
 import { type Identity, restHeaders, sessionHeaders, websocketHeaders } from "./identity.js";
 import { JsonObjectScanner } from "./json-scanner.js";

@@ -1,5 +1,5 @@
 import { classifyInStream, failure } from "./classify.js";
-import type { GrokEvent, Source } from "./events.js";
+import type { GrokEvent, Source } from "../core/events.js";
 import { MarkupFilter } from "./markup.js";
 
 /**

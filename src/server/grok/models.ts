@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import type { Tier } from "../pool/types.js";
+import type { Tier } from "../core/account.js";
 
 /**
  * The model catalogue, as data (grok-protocol.md §5). Every public id maps onto a grok.com mode:

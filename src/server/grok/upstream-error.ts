@@ -1,4 +1,4 @@
-import type { UpstreamFailure } from "./events.js";
+import type { UpstreamFailure } from "../core/events.js";
 
 /** Thrown by the grok client for a classified upstream failure (before any output was produced). */
 export class UpstreamError extends Error {

@@ -66,9 +66,9 @@ import { applyReadingsMutation, needFor, normalizeRecord, type Mutation } from "
 import { ScanResult, scanEntries } from "./selection.js";
 import { SyncScheduler } from "./sync-scheduler.js";
 import { TIER_RANK, isTier } from "./tiers.js";
-import { maskToken, normalizeToken } from "./token.js";
+import { maskToken, normalizeToken } from "../core/token.js";
 import { accountView, earliestUsableAt, poolStats } from "./views.js";
-import { newAccountRecord, systemClock, type AccountRecord, type Clock, type FailureKind, type Tier } from "./types.js";
+import { newAccountRecord, systemClock, type AccountRecord, type Clock, type FailureKind, type Tier } from "../core/account.js";
 
 export const DEFAULT_SYNC_INTERVALS: Readonly<Record<Tier, number>> = { basic: 30 * 60_000, super: 15 * 60_000, heavy: 10 * 60_000 };
 const MAX_SLOT_ATTEMPTS = 8;

@@ -3,7 +3,10 @@
  * Implementation: account-pool.ts. Everything here is re-exported by index.ts.
  */
 import type { Store } from "../store/types.js";
-import type { AccountRecord, AccountStatus, Clock, FailureKind, Tier } from "./types.js";
+import type { AccountRecord, AccountStatus, Clock, FailureKind, Tier } from "../core/account.js";
+import type { QuotaReading } from "../core/quota.js";
+
+export type { QuotaReading };
 
 /** The narrow part of the Store the pool depends on. */
 export type PoolStore = Pick<
@@ -11,13 +14,6 @@ export type PoolStore = Pick<
   "putAccounts" | "updateAccount" | "deleteAccounts" | "recordUsage" | "acquireSlot" | "releaseSlot" | "listAccounts" | "getAccount"
 >;
 
-export interface QuotaReading {
-  mode: string;
-  remaining: number;
-  total: number;
-  windowSeconds: number | null;
-  resetAt: number | null;
-}
 
 /** Implemented by the grok client (src/server/grok/quota.ts). Throws an Error with a `kind: FailureKind` property on failure. */
 export interface QuotaSource {

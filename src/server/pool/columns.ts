@@ -7,7 +7,7 @@
  */
 import { nextChangeAt } from "./record-state.js";
 import { TIER_RANK } from "./tiers.js";
-import type { AccountRecord, AccountStatus, QuotaConfidence } from "./types.js";
+import type { AccountRecord, AccountStatus, QuotaConfidence } from "../core/account.js";
 
 export const ST_ACTIVE = 0;
 export const ST_COOLING = 1;

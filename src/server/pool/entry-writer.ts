@@ -8,8 +8,8 @@
 import type { PoolLogger, PoolStore } from "./api.js";
 import type { PendingMutation, PoolEntry } from "./entry.js";
 import { applyLedger, normalizeRecord, type Mutation } from "./record-state.js";
-import { maskToken } from "./token.js";
-import type { AccountRecord, Clock } from "./types.js";
+import { maskToken } from "../core/token.js";
+import type { AccountRecord, Clock } from "../core/account.js";
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -6,7 +6,7 @@
  */
 import { Columns } from "./columns.js";
 import { applyLedger, normalizeRecord, withDecrement, type Ledger, type Mutation } from "./record-state.js";
-import type { AccountRecord } from "./types.js";
+import type { AccountRecord } from "../core/account.js";
 
 export interface PendingMutation {
   fn: Mutation | null;

@@ -8,5 +8,5 @@ export { NoAccountError, type NoAccountCounts, type NoAccountReason } from "./no
 export { DEFAULT_COOLDOWNS, DEFAULT_RATE_LIMIT_BACKOFF_MAX_MS, FAILURE_KINDS, isFailureKind } from "./reactions.js";
 export { failureKindOf } from "./quota-sync.js";
 export { CHAT_MODES, MEDIA_BUCKETS, TIER_RANK, chatModesFor, detectTier, isTier, tierFromLegacyPool } from "./tiers.js";
-export { maskToken, normalizeToken } from "./token.js";
-export * from "./types.js";
+export { maskToken, normalizeToken } from "../core/token.js";
+export * from "../core/account.js";

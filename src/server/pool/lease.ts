@@ -4,7 +4,7 @@
  */
 import type { FailOptions, Lease, QuotaReading } from "./api.js";
 import type { PoolEntry } from "./entry.js";
-import type { AccountRecord, FailureKind } from "./types.js";
+import type { AccountRecord, FailureKind } from "../core/account.js";
 
 export type LeaseOutcome =
   | { type: "success"; quota: QuotaReading[] | undefined }

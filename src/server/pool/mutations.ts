@@ -2,7 +2,7 @@
 import type { QuotaReading } from "./api.js";
 import { applyReadingsMutation, type Mutation } from "./record-state.js";
 import { detectTier } from "./tiers.js";
-import type { AccountRecord, Tier } from "./types.js";
+import type { AccountRecord, Tier } from "../core/account.js";
 
 export interface AccountPatch {
   tags?: string[];

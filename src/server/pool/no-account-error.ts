@@ -1,4 +1,4 @@
-import type { Tier } from "./types.js";
+import type { Tier } from "../core/account.js";
 
 export type NoAccountReason = "empty" | "tier" | "all_dead" | "all_cooling" | "quota" | "busy" | "excluded";
 

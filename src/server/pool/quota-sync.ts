@@ -2,7 +2,7 @@
 import type { QuotaReading, QuotaSource } from "./api.js";
 import { isFailureKind } from "./reactions.js";
 import { CHAT_MODES, MEDIA_BUCKETS, chatModesFor } from "./tiers.js";
-import type { AccountRecord, FailureKind } from "./types.js";
+import type { AccountRecord, FailureKind } from "../core/account.js";
 
 /** The `kind` property of an error thrown by the grok client; anything else counts as a network error. */
 export function failureKindOf(err: unknown): FailureKind {

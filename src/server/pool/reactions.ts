@@ -4,7 +4,7 @@
  */
 import type { FailOptions } from "./api.js";
 import type { Mutation } from "./record-state.js";
-import { MAX_FAILURE_NOTES, type AccountRecord, type FailureKind, type FailureNote, type QuotaBucket } from "./types.js";
+import { MAX_FAILURE_NOTES, type AccountRecord, type FailureKind, type FailureNote, type QuotaBucket } from "../core/account.js";
 
 export const FAILURE_KINDS: readonly FailureKind[] = [
   "rate_limited", "unauthorized", "banned", "anti_bot", "cloudflare",

@@ -5,7 +5,7 @@
  */
 import type { QuotaReading } from "./api.js";
 import { detectTier } from "./tiers.js";
-import type { AccountRecord, AccountStatus, QuotaBucket } from "./types.js";
+import type { AccountRecord, AccountStatus, QuotaBucket } from "../core/account.js";
 
 /** A durable change: applied to the current stored record (atomic read-modify-write). null = no change. */
 export type Mutation = (rec: AccountRecord, now: number) => AccountRecord | null;

@@ -6,7 +6,7 @@
  */
 import type { PoolEntry } from "./entry.js";
 import { effectiveStatus } from "./record-state.js";
-import type { Tier } from "./types.js";
+import type { Tier } from "../core/account.js";
 
 export interface SyncHost {
   entries(): readonly PoolEntry[];

@@ -2,7 +2,7 @@
  * Tiers: ordering, detection from quota totals (grok-protocol.md §10.4), the original's pool names,
  * and which quota modes to sync per tier.
  */
-import type { AccountRecord, QuotaBucket, Tier } from "./types.js";
+import type { AccountRecord, QuotaBucket, Tier } from "../core/account.js";
 
 export const TIER_RANK: Readonly<Record<Tier, number>> = { basic: 0, super: 1, heavy: 2 };
 

@@ -1,4 +1,4 @@
-import type { GrokEvent, Source } from "../grok/events.js";
+import type { GrokEvent, Source } from "../core/events.js";
 import { estimateTokens, truncateToTokens } from "./estimate-tokens.js";
 
 /**

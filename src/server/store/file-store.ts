@@ -15,7 +15,7 @@
  */
 import { copyFile, mkdir, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import type { AccountRecord } from "../pool/types.js";
+import type { AccountRecord } from "../core/account.js";
 import { FileWriter, pidAlive, readTextIfExists, removeStaleTempFiles, writeFileAtomic } from "./atomic-file.js";
 import { importLegacyTokenJson, parseLegacySettingsToml } from "./legacy.js";
 import { applyUsage, assertRecord, assertSettings, checkUpdated, cloneJson, isPlainObject, normalizeRecord, type UsageTotals } from "./records.js";

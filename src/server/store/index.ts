@@ -5,6 +5,7 @@
 import { FileStore } from "./file-store.js";
 import { MysqlStore } from "./mysql-store.js";
 import { RedisStore } from "./redis-store.js";
+import { MODES, modeOfUrl, redactUrl } from "./mode.js";
 import type { StorageMode, Store } from "./types.js";
 
 export type { StorageMode, Store, StoreChange, StoredSettings, UsageDelta } from "./types.js";
@@ -13,6 +14,7 @@ export { MysqlStore, parseMysqlUrl } from "./mysql-store.js";
 export { RedisStore } from "./redis-store.js";
 export { MIGRATIONS, SCHEMA_VERSION, runMigrations } from "./mysql-migrations.js";
 export * from "./legacy.js";
+export { modeOfUrl, parseStorageMode, redactUrl } from "./mode.js";
 
 export type StoreLogFn = (level: "info" | "warn" | "error", msg: string) => void;
 
@@ -32,32 +34,6 @@ export interface CreateStoreOptions {
   pollIntervalMs?: number;
   /** Import the original Grok2API's data (token.json/setting.toml, grok_* tables, grok:* keys) on first start. Default true. */
   importLegacy?: boolean;
-}
-
-const MODES: readonly StorageMode[] = ["file", "mysql", "redis"];
-
-/** STORAGE_MODE → mode. Case-insensitive ("MYSQL" as the original documented it works); unset/empty → "file". */
-export function parseStorageMode(value: string | undefined): StorageMode {
-  const v = (value ?? "").trim().toLowerCase();
-  if (v === "") return "file";
-  if ((MODES as readonly string[]).includes(v)) return v as StorageMode;
-  throw new Error(`STORAGE_MODE must be one of file, mysql, redis (case-insensitive); got "${value}"`);
-}
-
-/** Which backend a DATABASE_URL points to, or null for an unknown scheme. */
-export function modeOfUrl(url: string): StorageMode | null {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase();
-  if (scheme === "mysql" || scheme === "mariadb") return "mysql";
-  if (scheme === "redis" || scheme === "rediss") return "redis";
-  return null;
-}
-
-/** Hides the password of a URL for log lines and errors. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
-    const user = auth.split(":")[0];
-    return `${scheme}${user ? user + ":***" : "***"}@`;
-  });
 }
 
 export function createStore(opts: CreateStoreOptions): Store {

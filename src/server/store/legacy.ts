@@ -15,7 +15,7 @@
  *
  * Everything here is pure except the two readers at the bottom, which only run SELECT/GET.
  */
-import { newAccountRecord, type AccountRecord, type AccountStatus, type QuotaBucket, type Tier } from "../pool/types.js";
+import { newAccountRecord, type AccountRecord, type AccountStatus, type QuotaBucket, type Tier } from "../core/account.js";
 import { assertSettings, cloneJson, isPlainObject, normalizeRecord } from "./records.js";
 import type { StoredSettings } from "./types.js";
 
@@ -23,8 +23,8 @@ import type { StoredSettings } from "./types.js";
 // tokens
 
 /** The project's one SSO normaliser, under the name this module has always exported. */
-export { normalizeToken as normalizeSsoToken } from "../pool/token.js";
-import { normalizeToken as normalizeSsoToken } from "../pool/token.js";
+export { normalizeToken as normalizeSsoToken } from "../core/token.js";
+import { normalizeToken as normalizeSsoToken } from "../core/token.js";
 
 /**
  * A plain list: one SSO cookie per line (commas also separate, as in the original's GROK_COOKIES);

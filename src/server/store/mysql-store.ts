@@ -15,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from "mysql2/promise";
-import type { AccountRecord } from "../pool/types.js";
+import type { AccountRecord } from "../core/account.js";
 import { checkKv, checkSlot } from "./file-store.js";
 import { importLegacyFromMysql } from "./legacy.js";
 import { runMigrations, type MigrationResult } from "./mysql-migrations.js";

@@ -13,7 +13,7 @@ import {
   type QuotaBucket,
   type QuotaConfidence,
   type Tier,
-} from "../pool/types.js";
+} from "../core/account.js";
 import type { StoredSettings, UsageDelta } from "./types.js";
 
 export const TIERS: readonly Tier[] = ["basic", "super", "heavy"];

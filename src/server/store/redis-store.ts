@@ -14,7 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import type { AccountRecord } from "../pool/types.js";
+import type { AccountRecord } from "../core/account.js";
 import { checkKv, checkSlot } from "./file-store.js";
 import { importLegacyFromRedis } from "./legacy.js";
 import { applyUsage, assertRecord, assertSettings, checkUpdated, isPlainObject, sleep, tokenHash, type UsageTotals } from "./records.js";

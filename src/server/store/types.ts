@@ -1,4 +1,4 @@
-import type { AccountRecord } from "../pool/types.js";
+import type { AccountRecord } from "../core/account.js";
 
 export type StorageMode = "file" | "mysql" | "redis";
 

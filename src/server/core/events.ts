@@ -1,22 +1,12 @@
-import type { FailureKind } from "../pool/types.js";
+import type { UpstreamFailure } from "./failure.js";
+
+export type { UpstreamFailure };
 
 /** A search source (web page or X post). */
 export interface Source {
   url: string;
   title: string | null;
   snippet: string | null;
-}
-
-/** An upstream failure, classified (grok-protocol.md §10.5, §11). */
-export interface UpstreamFailure {
-  kind: FailureKind;
-  message: string;
-  /** HTTP status when the failure was an HTTP answer. */
-  status: number | null;
-  /** Upstream error code (gRPC number or string). */
-  code: string | number | null;
-  retryAfterMs: number | null;
-  resetAt: number | null;
 }
 
 /**

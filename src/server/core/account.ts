@@ -1,5 +1,9 @@
+import type { FailureKind } from "./failure.js";
+
+export type { FailureKind };
+
 /**
- * Account model shared by the pool (src/server/pool) and the stores (src/server/store).
+ * Account model shared by the pool (src/server/pool), the stores (src/server/store) and the admin API.
  * Times are Unix epoch milliseconds. A record is plain JSON so every backend can store it as-is.
  */
 
@@ -12,31 +16,6 @@ export type AccountStatus = "active" | "cooling" | "dead" | "disabled";
 
 /** How far a quota figure can be trusted. */
 export type QuotaConfidence = "confirmed" | "estimated" | "unknown";
-
-/**
- * Failure kinds (grok-protocol.md §11). Each has its own reaction in the pool:
- * - rate_limited: cooling until the reported reset (or a backoff); back automatically.
- * - unauthorized: cookie logged out / expired (401, session unauthenticated) → dead.
- * - banned: "User is blocked" → dead.
- * - anti_bot: code-7 anti-bot rejection → the account is not blamed (statsig refreshed, retried).
- * - cloudflare: HTML/empty 403 challenge → the account is not blamed; clear error naming clearance/proxy.
- * - network: transport error / dropped connection → try another account, no penalty beyond a short note.
- * - upstream_error: 5xx or generic upstream failure → short cooldown.
- * - timeout: first-byte / idle / total timeout → short cooldown.
- * - empty: success with no output (degraded/throttled) → short cooldown, retry elsewhere.
- * - request: the request itself was rejected (moderation, bad argument) → no side effects.
- */
-export type FailureKind =
-  | "rate_limited"
-  | "unauthorized"
-  | "banned"
-  | "anti_bot"
-  | "cloudflare"
-  | "network"
-  | "upstream_error"
-  | "timeout"
-  | "empty"
-  | "request";
 
 export interface QuotaBucket {
   /** Remaining queries in the window, null when unknown. */
