@@ -1,9 +1,7 @@
+import type { Attachment } from "../core/turn.js";
 import { ProxyError } from "../errors.js";
 
-/** An input image or file taken from a client message, to be uploaded to grok.com. */
-export type Attachment =
-  | { kind: "data"; mime: string; data: Buffer; name: string }
-  | { kind: "url"; url: string; name: string };
+export type { Attachment };
 
 const IMAGE_MIME = /^image\/(png|jpeg|jpg|webp|gif)$/i;
 

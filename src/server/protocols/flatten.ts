@@ -1,3 +1,5 @@
+import type { TurnMessage, TurnRole } from "../core/turn.js";
+
 /**
  * Flattening of a multi-message conversation into the single prompt grok.com takes per turn
  * (grok-protocol.md §4.4). The rule, kept stable:
@@ -14,16 +16,8 @@
  * - Images and files are not text: their place is marked `[image #n]` / `[file #n: name]`
  *   and the bytes travel as attachments.
  */
-export type FlatRole = "system" | "user" | "assistant" | "tool";
-
-export interface FlatMessage {
-  role: FlatRole;
-  text: string;
-  /** For tool results. */
-  toolCallId?: string;
-  /** For assistant tool calls. */
-  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
-}
+export type FlatRole = TurnRole;
+export type FlatMessage = TurnMessage;
 
 export function stripThinking(text: string): string {
   return text.replace(/<think>[\s\S]*?<\/think>\s*/gi, "");
