@@ -1,29 +1,40 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ValidateFunction } from "ajv";
 
 /**
- * Validators for OpenAI response components from ../shared/specs/openai-openapi.json
- * (api-conformance.md §6.2): the 2020-12 ajv class with the `nullable` rewrite.
+ * Validators for OpenAI components (api-conformance.md §6.2): the 2020-12 ajv class with the
+ * `nullable` (and discriminated-`oneOf`) rewrite, over test/vendor/openai-openapi.subset.json,
+ * the vendored subset of openai/openai-openapi's openapi.json (see test/vendor/README.md;
+ * regenerate it with scripts/vendor-openai-spec.mjs). It holds the chat-completion response and
+ * chunk, models, error and Responses API schemas with everything they reference.
+ * OPENAI_SPEC=<path> uses another spec file instead (e.g. the full openapi.json).
  */
-/** The spec lives in shared/ beside the repository (never copied in); OPENAI_SPEC overrides. */
+export const VENDORED_SPEC = path.resolve(import.meta.dirname, "..", "vendor", "openai-openapi.subset.json");
+
 function specPath(): string {
-  if (process.env.OPENAI_SPEC) return process.env.OPENAI_SPEC;
-  let dir = path.resolve(import.meta.dirname, "../..");
-  for (let i = 0; i < 4; i++) {
-    const candidate = path.join(dir, "..", "shared", "specs", "openai-openapi.json");
-    if (existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error("openai-openapi.json not found: expected ../shared/specs/ beside the repository (or set OPENAI_SPEC)");
+  return process.env.OPENAI_SPEC || VENDORED_SPEC;
 }
 
-function fixNullable(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(fixNullable);
+/**
+ * The two rewrites the spec needs before ajv can use it:
+ * - `nullable` (OpenAPI 3.0 style, still in the spec): see api-conformance.md §6.2;
+ * - a `oneOf` with a `discriminator` becomes `anyOf`. OpenAPI picks the branch by the tag, JSON
+ *   Schema demands that exactly one branch matches, and some unions are not exclusive: every
+ *   Responses input message (`{type:"message", role, content}`) matches both `EasyInputMessage`
+ *   and `Item` → `InputMessage` of `InputItem`, so a well-formed request would fail. For the
+ *   other, properly tagged unions the change loses nothing.
+ */
+function rewriteForAjv(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rewriteForAjv);
   if (!node || typeof node !== "object") return node;
   const out: Record<string, any> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = fixNullable(v);
+  for (const [k, v] of Object.entries(node)) out[k] = rewriteForAjv(v);
+  if (out.oneOf && out.discriminator && !out.anyOf) {
+    out.anyOf = out.oneOf;
+    delete out.oneOf;
+  }
   if (!("nullable" in out)) return out;
   const nullable = out.nullable === true;
   delete out.nullable;
@@ -40,17 +51,27 @@ function fixNullable(node: unknown): unknown {
 }
 
 let ajv: InstanceType<typeof Ajv2020.default> | null = null;
+let schemas: Record<string, any> = {};
 const cache = new Map<string, ValidateFunction>();
 
-export function openapiValidator(component: string): (value: unknown) => void {
+function load(): InstanceType<typeof Ajv2020.default> {
   if (!ajv) {
     const spec = JSON.parse(readFileSync(specPath(), "utf8"));
+    const components = rewriteForAjv(spec.components) as { schemas: Record<string, any> };
+    schemas = components.schemas;
     ajv = new Ajv2020.default({ strict: false, validateFormats: false, allErrors: true });
-    ajv.addSchema({ $id: "oa", components: fixNullable(spec.components) });
+    ajv.addSchema({ $id: "oa", components });
   }
+  return ajv;
+}
+
+/** A function that throws (with the first ajv errors) unless its argument matches the component. */
+export function openapiValidator(component: string): (value: unknown) => void {
+  const a = load();
+  if (!schemas[component]) throw new Error(`${component} is not in ${specPath()} (add it to the roots of scripts/vendor-openai-spec.mjs)`);
   let v = cache.get(component);
   if (!v) {
-    v = ajv.compile({ $ref: `oa#/components/schemas/${component}` });
+    v = a.compile({ $ref: `oa#/components/schemas/${component}` });
     cache.set(component, v);
   }
   const validate = v;
