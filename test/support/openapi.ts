@@ -79,3 +79,48 @@ export function openapiValidator(component: string): (value: unknown) => void {
     if (!validate(value)) throw new Error(`${component} schema violation: ${JSON.stringify(validate.errors?.slice(0, 5))}\nvalue: ${JSON.stringify(value).slice(0, 500)}`);
   };
 }
+
+// ---- Responses API -----------------------------------------------------------------------------
+
+let eventComponents: Map<string, string> | null = null;
+
+/**
+ * Event `type` → the component of its variant in `ResponseStreamEvent` (an anyOf of 58 event
+ * schemas, each with a one-value `type` enum), e.g. "response.output_text.delta" →
+ * "ResponseTextDeltaEvent".
+ */
+export function responsesEventComponents(): ReadonlyMap<string, string> {
+  if (eventComponents) return eventComponents;
+  load();
+  const m = new Map<string, string>();
+  for (const variant of schemas.ResponseStreamEvent?.anyOf ?? []) {
+    const name = String(variant.$ref ?? "").split("/").pop()!;
+    const t = schemas[name]?.properties?.type;
+    for (const value of t?.enum ?? (t?.const !== undefined ? [t.const] : [])) m.set(value, name);
+  }
+  if (m.size === 0) throw new Error(`ResponseStreamEvent has no variants in ${specPath()}`);
+  eventComponents = m;
+  return m;
+}
+
+/**
+ * Checks one parsed Responses SSE event (`data:` payload) against the variant of
+ * `ResponseStreamEvent` its `type` names, so errors name that variant's missing or wrong fields
+ * instead of 58 anyOf branches. An unknown `type` is a violation.
+ */
+export function validateResponsesEvent(ev: unknown): void {
+  const type = ev && typeof ev === "object" ? (ev as { type?: unknown }).type : undefined;
+  const component = typeof type === "string" ? responsesEventComponents().get(type) : undefined;
+  if (!component) throw new Error(`ResponseStreamEvent schema violation: unknown event type ${JSON.stringify(type)}\nvalue: ${JSON.stringify(ev)?.slice(0, 500)}`);
+  openapiValidator(component)(ev);
+}
+
+/** Checks a Responses API response object (non-stream body, or `response` of created/completed events). */
+export function validateResponse(obj: unknown): void {
+  openapiValidator("Response")(obj);
+}
+
+/** Checks a `POST /v1/responses` request body (for the tests' own fixtures). */
+export function validateCreateResponse(body: unknown): void {
+  openapiValidator("CreateResponse")(body);
+}
