@@ -1,4 +1,7 @@
-import { failure } from "./classify.js";
+import { classifyHttp, failure } from "./classify.js";
+import { type GrokAccountRef, type GrokContext, send } from "./context.js";
+import { restHeaders } from "./identity.js";
+import { UpstreamError } from "./upstream-error.js";
 
 /** Image types grok.com accepts for chat attachments (grok-protocol.md §6.3), detected from content. */
 export function sniffImageType(data: Uint8Array): string | null {
@@ -38,4 +41,31 @@ export function uploadReference(body: unknown): { id: string; fileUri: string | 
   const id = [meta.fileMetadataId, meta.fileId, o.uploadId].find((v) => typeof v === "string" && v) as string | undefined;
   if (!id) throw failure("upstream_error", "upload answer carried no file id");
   return { id, fileUri: typeof meta.fileUri === "string" ? meta.fileUri : null };
+}
+
+/**
+ * `POST /http/upload-file-v2/direct` (§6.2): multipart upload v2; resolves to the id to attach.
+ * Same account, user agent and egress as the chat.
+ */
+export async function uploadFile(ctx: GrokContext, acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<string> {
+  const { body, contentType } = uploadMultipart(file);
+  const res = await send(ctx, "/http/upload-file-v2/direct", {
+    method: "POST",
+    headers: restHeaders(ctx.identity(), acc.token, { requestId: false, contentType }),
+    body,
+    signal,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new UpstreamError(classifyHttp(res.status, text, res.headers));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UpstreamError(failure("upstream_error", "upload answer was not JSON"));
+  }
+  try {
+    return uploadReference(parsed).id;
+  } catch (f) {
+    throw new UpstreamError(f as ReturnType<typeof failure>);
+  }
 }
