@@ -196,7 +196,7 @@ class GatewayConnection {
       ({ scenario: s.scenario, explicit: s.explicit } = this.takeScenario());
       this.noteScenario(s.scenario);
     }
-    const chosen = magicScenario(parsed.text) ?? implicitScenario(s.scenario ?? this.core.state.scenarios.default, s.explicit, parsed.text);
+    const chosen = magicScenario(parsed.text) ?? this.core.state.scenarios.respond(parsed.text) ?? implicitScenario(s.scenario ?? this.core.state.scenarios.default, s.explicit, parsed.text);
     if (chosen !== s.scenario) {
       s.scenario = chosen;
       this.noteScenario(chosen, true);

@@ -39,7 +39,7 @@ export function scenarioFailure(sc: Scenario): HttpFailure | undefined {
 
 function pickScenario(ctx: HttpCtx, acc: AccountRecord, prompt: string): Scenario {
   const state = ctx.core.state;
-  const magic = magicScenario(prompt);
+  const magic = magicScenario(prompt) ?? state.scenarios.respond(prompt);
   if (magic) return magic;
   const queued = state.scenarios.take(acc.sso);
   return implicitScenario(queued ?? state.scenarios.default, !!queued, prompt);

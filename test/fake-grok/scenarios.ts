@@ -47,10 +47,29 @@ export function implicitScenario(sc: Scenario, explicit: boolean, prompt: string
   return /^(?:\[user\]\n)?Drawing:/.test(prompt.trim()) ? { ...sc, name: "image-gen" } : sc;
 }
 
-/** FIFO queues per account ("*" = any account) plus a default. */
+/**
+ * A test's stand-in for the model: sees the whole prompt of a turn and may answer it (a text, or
+ * a scenario); undefined leaves the turn to the queues and the default. Used to answer tool
+ * calls in the envelope the prompt asked for, and to answer after the tool result came back.
+ */
+export type Responder = (prompt: string) => Scenario | string | undefined;
+
+/** FIFO queues per account ("*" = any account) plus a default, and an optional responder. */
 export class ScenarioQueue {
   private readonly queues = new Map<string, Scenario[]>();
   private fallback: Scenario = { name: "text" };
+  private responder: Responder | null = null;
+
+  setResponder(fn: Responder | null): void {
+    this.responder = fn;
+  }
+
+  /** The responder's answer for this prompt, as a scenario. */
+  respond(prompt: string): Scenario | undefined {
+    const r = this.responder?.(prompt);
+    if (r === undefined) return undefined;
+    return typeof r === "string" ? { name: "text", text: r } : normalizeScenario(r);
+  }
 
   push(key: string, scenarios: Array<Scenario | ScenarioName>): void {
     const q = this.queues.get(key) ?? [];
@@ -90,5 +109,6 @@ export class ScenarioQueue {
   clear(): void {
     this.queues.clear();
     this.fallback = { name: "text" };
+    this.responder = null;
   }
 }

@@ -8,6 +8,7 @@ import type { AccountRecord } from "./state.js";
 import { handleAsset } from "./assets.js";
 import { handleControl } from "./control.js";
 import { Core } from "./core.js";
+import type { Responder } from "./scenarios.js";
 import { handleGatewayUpgrade } from "./gateway.js";
 import { handleImagineUpgrade } from "./imagine.js";
 import { handleGrokRequest, parseBody } from "./router.js";
@@ -95,6 +96,10 @@ class FakeGrokServer implements FakeGrok {
   queue(sso: string, ...scenarios: Array<Scenario | ScenarioName>): void {
     if (sso !== "*") this.mustAccount(sso);
     this.core.state.scenarios.push(sso, scenarios);
+  }
+
+  respond(fn: Responder | null): void {
+    this.core.state.scenarios.setResponder(fn);
   }
 
   setDefault(scenario: Scenario | ScenarioName): void {

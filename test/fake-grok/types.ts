@@ -124,6 +124,8 @@ export interface FakeGrok {
   queue(sso: string | "*", ...scenarios: Array<Scenario | ScenarioName>): void;
   /** Scenario used when no queue entry applies (initially "text"). */
   setDefault(scenario: Scenario | ScenarioName): void;
+  /** A function that sees each turn's prompt and may answer it (text or scenario); null removes it. */
+  respond(fn: ((prompt: string) => Scenario | string | undefined) | null): void;
   /** Every request and WS connection, in arrival order. */
   readonly requests: RecordedRequest[];
   /** Chat turns only (REST conversations/new|responses, and WS /ws/mgw/ connections). */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { OpenAIChunkWriter, renderCompletion, renderOpenAIError, usageFor } from "../../src/server/protocols/openai/render.js";
+import type { TurnSummary } from "../../src/server/protocols/adapter.js";
+import { estimateTokens } from "../../src/server/protocols/estimate-tokens.js";
+import { OpenAIChunkWriter, renderCompletion, renderOpenAIError } from "../../src/server/protocols/openai/render.js";
 import { OutputShaper } from "../../src/server/protocols/shape-output.js";
 import { ProxyError } from "../../src/server/errors.js";
 import { openapiValidator } from "../support/openapi.js";
@@ -7,6 +9,19 @@ import { openapiValidator } from "../support/openapi.js";
 const chunkSchema = openapiValidator("CreateChatCompletionStreamResponse");
 const responseSchema = openapiValidator("CreateChatCompletionResponse");
 const errorSchema = openapiValidator("ErrorResponse");
+
+/** What the runner's TurnOutput hands the renderer, built from a shaper. */
+const summaryOf = (prompt: string, sh: OutputShaper, extra: Partial<TurnSummary> = {}): TurnSummary => ({
+  text: sh.text,
+  reasoning: sh.reasoning,
+  citations: sh.citations,
+  sources: sh.sources,
+  toolCalls: [],
+  finish: sh.finish ?? "stop",
+  stopSequence: sh.stopSequence,
+  usage: { inputTokens: estimateTokens(prompt), outputTokens: estimateTokens(sh.text + sh.reasoning + sh.droppedReasoning), reasoningTokens: estimateTokens(sh.reasoning + sh.droppedReasoning) },
+  ...extra,
+});
 
 const shaper = (opts: Partial<ConstructorParameters<typeof OutputShaper>[0]> = {}) => new OutputShaper({ stop: [], maxTokens: null, inlineCitations: true, showSources: false, ...opts });
 
@@ -18,7 +33,7 @@ describe("OpenAI stream rendering", () => {
       ...w.ops(sh.push({ type: "reasoning", text: "think", header: false })),
       ...w.ops(sh.push({ type: "text", text: "Hi" })),
       ...w.ops(sh.end()),
-      ...w.finish("stop", usageFor("prompt", sh)),
+      ...w.finish(summaryOf("prompt", sh)),
     ];
     chunks.forEach(chunkSchema);
     const choices = chunks.map((c) => (c.choices as any[])[0]);
@@ -34,7 +49,7 @@ describe("OpenAI stream rendering", () => {
   it("think-tags puts tags in chunks of their own", () => {
     const sh = shaper();
     const w = new OpenAIChunkWriter("m", "think-tags", false);
-    const contents = [...w.ops(sh.push({ type: "reasoning", text: "a", header: false })), ...w.ops(sh.push({ type: "text", text: "b" })), ...w.finish("stop", usageFor("", sh))]
+    const contents = [...w.ops(sh.push({ type: "reasoning", text: "a", header: false })), ...w.ops(sh.push({ type: "text", text: "b" })), ...w.finish(summaryOf("", sh))]
       .map((c) => (c.choices as any[])[0].delta.content)
       .filter((x) => x !== undefined);
     expect(contents).toEqual(["", "<think>\n", "a", "\n</think>\n\n", "b"]);
@@ -45,7 +60,7 @@ describe("OpenAI stream rendering", () => {
     const w = new OpenAIChunkWriter("m", "hidden", false);
     const out = [...w.ops(sh.push({ type: "reasoning", text: "secret thoughts", header: false })), ...w.ops(sh.push({ type: "text", text: "ok" }))];
     expect(JSON.stringify(out)).not.toContain("secret");
-    expect(usageFor("", sh).completion_tokens_details.reasoning_tokens).toBeGreaterThan(0);
+    expect(summaryOf("", sh).usage.reasoningTokens).toBeGreaterThan(0);
   });
 });
 
@@ -54,7 +69,8 @@ describe("OutputShaper", () => {
     const sh = shaper({ stop: ["END"] });
     const text = [..."abcEN", ..."Dxyz"].flatMap((c) => sh.push({ type: "text", text: c }));
     expect(text.map((o) => (o.kind === "text" ? o.text : "")).join("")).toBe("abc");
-    expect(sh.finish).toBe("stop");
+    expect(sh.finish).toBe("stop_sequence");
+    expect(sh.stopSequence).toBe("END");
     expect(sh.done).toBe(true);
   });
 
@@ -90,11 +106,28 @@ describe("OpenAI non-stream and errors", () => {
     const sh = shaper();
     sh.push({ type: "reasoning", text: "r", header: false });
     sh.push({ type: "text", text: "Hello!" });
-    const body = renderCompletion("grok-chat-fast", sh, "reasoning_content", "stop", usageFor("hi", sh));
+    const body = renderCompletion("grok-chat-fast", summaryOf("hi", sh), "reasoning_content");
     responseSchema(body);
     expect((body.choices as any[])[0]).toEqual({ index: 0, message: { role: "assistant", content: "Hello!", refusal: null, reasoning_content: "r" }, logprobs: null, finish_reason: "stop" });
     const u = body.usage as any;
     expect(u.total_tokens).toBe(u.prompt_tokens + u.completion_tokens);
+  });
+
+  it("renders tool calls: content null, call_ ids, finish tool_calls; stream: id and name first, then arguments", () => {
+    const calls = [{ name: "get_weather", arguments: '{"city":"Paris"}' }];
+    const body = renderCompletion("m", summaryOf("hi", shaper(), { toolCalls: calls, finish: "tool_calls" }), "reasoning_content");
+    responseSchema(body);
+    const choice = (body.choices as any[])[0];
+    expect(choice.finish_reason).toBe("tool_calls");
+    expect(choice.message.content).toBeNull();
+    expect(choice.message.tool_calls).toEqual([{ id: expect.stringMatching(/^call_/), type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }]);
+    const w = new OpenAIChunkWriter("m", "reasoning_content", false);
+    const chunks = [...w.ops([{ kind: "tool_call", call: calls[0]! }]), ...w.finish(summaryOf("", shaper(), { toolCalls: calls, finish: "tool_calls" }))];
+    chunks.forEach(chunkSchema);
+    const deltas = chunks.map((c) => (c.choices as any[])[0]);
+    expect(deltas[1].delta.tool_calls[0]).toEqual({ index: 0, id: expect.stringMatching(/^call_/), type: "function", function: { name: "get_weather", arguments: "" } });
+    expect(deltas[2].delta.tool_calls[0]).toEqual({ index: 0, function: { arguments: '{"city":"Paris"}' } });
+    expect(deltas[3].finish_reason).toBe("tool_calls");
   });
 
   it("renders errors with all four keys", () => {

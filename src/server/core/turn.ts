@@ -61,4 +61,6 @@ export interface Turn {
   maxTokens: number | null;
   /** The client asked for no reasoning output (reasoning_effort none/minimal, thinking disabled). */
   hideReasoning: boolean;
+  /** Protocol-private options that only the same adapter's renderer reads back (e.g. OpenAI include_usage). */
+  extra: Record<string, unknown>;
 }

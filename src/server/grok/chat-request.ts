@@ -12,6 +12,8 @@ export interface GrokChatRequest {
   disableSearch: boolean;
   enableImageGeneration: boolean;
   imageGenerationCount: number;
+  /** REST `toolOverrides` (grok-protocol.md §4.2): grok tools switched on/off for this turn. */
+  toolOverrides?: Record<string, boolean>;
 }
 
 /** REST `conversations/new` body in the `modeId` form (grok-protocol.md §4.2). */
@@ -40,6 +42,7 @@ export function restChatBody(req: GrokChatRequest): Record<string, unknown> {
     returnRawGrokInXaiRequest: false,
     sendFinalMetadata: true,
     temporary: req.temporary,
+    ...(req.toolOverrides ? { toolOverrides: req.toolOverrides } : {}),
   };
 }
 

@@ -15,11 +15,20 @@ export interface UrlCitation {
   end: number;
 }
 
+/** A tool call parsed out of the answer (tools/sieve.ts); each protocol assigns its own id. */
+export interface OutputToolCall {
+  name: string;
+  /** JSON text of an object. */
+  arguments: string;
+}
+
 export type OutputOp =
   | { kind: "reasoning"; text: string }
-  | { kind: "text"; text: string; citations: UrlCitation[] };
+  | { kind: "text"; text: string; citations: UrlCitation[] }
+  | { kind: "tool_call"; call: OutputToolCall };
 
-export type FinishReason = "stop" | "length";
+/** Why the output ended: natural end, token limit, a stop sequence (see `stopSequence`), or tool calls. */
+export type FinishReason = "stop" | "length" | "stop_sequence" | "tool_calls";
 
 export interface ShaperOptions {
   stop: string[];
@@ -39,6 +48,8 @@ export class OutputShaper {
   citations: UrlCitation[] = [];
   /** Set when a stop sequence or the token limit ended the output early. */
   finish: FinishReason | null = null;
+  /** The stop sequence that ended the output (finish "stop_sequence"). */
+  stopSequence: string | null = null;
   private held = ""; // tail kept back while it could be the start of a stop sequence
   private readonly citationNumbers = new Map<string, number>();
   private readonly maxStop: number;
@@ -109,11 +120,14 @@ export class OutputShaper {
     const combined = this.held + t;
     const shift = this.held.length;
     const relShifted = rel.map((c) => ({ ...c, start: c.start + shift, end: c.end + shift }));
-    const hit = this.firstStop(combined);
+    const [hit, seq] = this.firstStop(combined);
     if (hit >= 0) {
       this.held = "";
       const ops = this.emit(combined.slice(0, hit), relShifted.filter((c) => c.end <= hit));
-      this.finish ??= "stop";
+      if (this.finish === null) {
+        this.finish = "stop_sequence";
+        this.stopSequence = seq;
+      }
       return ops;
     }
     const keep = Math.min(this.maxStop - 1, combined.length);
@@ -122,14 +136,18 @@ export class OutputShaper {
     return this.emit(combined.slice(0, cut), relShifted.filter((c) => c.end <= cut));
   }
 
-  private firstStop(s: string): number {
+  private firstStop(s: string): [number, string | null] {
     let best = -1;
+    let seq: string | null = null;
     for (const stop of this.opts.stop) {
       if (!stop) continue;
       const i = s.indexOf(stop);
-      if (i >= 0 && (best < 0 || i < best)) best = i;
+      if (i >= 0 && (best < 0 || i < best)) {
+        best = i;
+        seq = stop;
+      }
     }
-    return best;
+    return [best, seq];
   }
 
   private emit(t: string, rel: UrlCitation[]): OutputOp[] {

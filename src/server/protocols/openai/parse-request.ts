@@ -1,22 +1,13 @@
+import type { Attachment, ToolSpec, Turn, TurnMessage, TurnRole } from "../../core/turn.js";
 import { ProxyError, badRequest } from "../../errors.js";
-import { type Attachment, parseImageUrl } from "../attachments.js";
-import type { FlatMessage, FlatRole } from "../flatten.js";
+import { parseImageUrl } from "../attachments.js";
+import { isObj, openaiToolChoice, toolSpec } from "../tool-specs.js";
 
-/** The parts of an OpenAI chat completion request the proxy acts on (api-conformance.md §2.1). */
-export interface OpenAIChatRequest {
-  model: string;
-  messages: FlatMessage[];
-  attachments: Attachment[];
-  stream: boolean;
-  includeUsage: boolean;
-  stop: string[];
-  maxTokens: number | null;
-  /** reasoning_effort "none"/"minimal" hides reasoning for this request. */
-  hideReasoning: boolean;
-}
-
+/**
+ * An OpenAI chat completion request → Turn (api-conformance.md §2.1, §2.5). OpenAI-only
+ * options travel in `turn.extra`: `includeUsage` (stream_options.include_usage).
+ */
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
 const REASONING_EFFORTS = new Set(["none", "minimal", "low", "medium", "high", "xhigh", "max"]);
 
 function intField(body: Obj, name: string, min: number): number | null {
@@ -59,7 +50,7 @@ function contentText(content: unknown, param: string, attachments: Attachment[])
   return texts.join("\n");
 }
 
-export function parseOpenAIChatRequest(body: unknown): OpenAIChatRequest {
+export function parseOpenAIChatRequest(body: unknown): Turn {
   if (!isObj(body)) throw new ProxyError(400, "invalid_json", "Request body must be a JSON object");
   if (typeof body.model !== "string" || !body.model.trim()) throw new ProxyError(400, "missing_field", "you must provide a model parameter", { param: "model" });
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw new ProxyError(400, "missing_field", "messages must be a non-empty array", { param: "messages" });
@@ -68,15 +59,15 @@ export function parseOpenAIChatRequest(body: unknown): OpenAIChatRequest {
   if (n !== null && n > 1) throw badRequest("n > 1 is not supported: grok.com returns one answer per request", "n");
 
   const attachments: Attachment[] = [];
-  const messages: FlatMessage[] = body.messages.map((m, i) => {
+  const messages: TurnMessage[] = body.messages.map((m, i) => {
     const param = `messages[${i}]`;
     if (!isObj(m)) throw badRequest(`${param} must be an object`, param);
     const rawRole = m.role;
-    const role: FlatRole | null =
+    const role: TurnRole | null =
       rawRole === "system" || rawRole === "developer" ? "system" : rawRole === "user" ? "user" : rawRole === "assistant" ? "assistant" : rawRole === "tool" || rawRole === "function" ? "tool" : null;
     if (!role) throw badRequest(`${param}.role must be one of system, developer, user, assistant, tool`, `${param}.role`);
     const text = contentText(m.content, `${param}.content`, attachments);
-    const msg: FlatMessage = { role, text };
+    const msg: TurnMessage = { role, text };
     if (role === "tool") msg.toolCallId = typeof m.tool_call_id === "string" ? m.tool_call_id : typeof m.name === "string" ? m.name : undefined;
     if (role === "assistant" && Array.isArray(m.tool_calls))
       msg.toolCalls = m.tool_calls.filter(isObj).map((c, k) => {
@@ -112,14 +103,56 @@ export function parseOpenAIChatRequest(body: unknown): OpenAIChatRequest {
     if (v !== undefined && v !== null && typeof v !== "number") throw badRequest(`${f} must be a number`, f);
   }
 
+  const tools = parseTools(body);
+  const toolChoice = body.tools === undefined && body.functions !== undefined ? legacyFunctionCall(body.function_call) : openaiToolChoice(body.tool_choice);
+  if (body.parallel_tool_calls !== undefined && body.parallel_tool_calls !== null && typeof body.parallel_tool_calls !== "boolean") throw badRequest("parallel_tool_calls must be a boolean", "parallel_tool_calls");
+
   return {
+    protocol: "openai",
     model: body.model.trim(),
     messages,
     attachments,
+    tools,
+    toolChoice,
+    parallelToolCalls: body.parallel_tool_calls !== false,
     stream,
-    includeUsage,
     stop,
     maxTokens,
     hideReasoning: effort === "none" || effort === "minimal",
+    extra: { includeUsage },
   };
+}
+
+/** `tools: [{type:"function", function:{name, description, parameters}}]`, or the legacy `functions` list. */
+function parseTools(body: Obj): ToolSpec[] {
+  const seen = new Set<string>();
+  if (body.tools === undefined || body.tools === null) {
+    if (!Array.isArray(body.functions)) return [];
+    return body.functions.map((f, i) => {
+      const p = `functions[${i}]`;
+      if (!isObj(f)) throw badRequest(`${p} must be an object`, p);
+      return toolSpec(f.name, f.description, f.parameters, p, seen);
+    });
+  }
+  if (!Array.isArray(body.tools)) throw badRequest("tools must be an array", "tools");
+  const out: ToolSpec[] = [];
+  body.tools.forEach((t, i) => {
+    const p = `tools[${i}]`;
+    if (!isObj(t)) throw badRequest(`${p} must be an object`, p);
+    if (t.type === "custom" && isObj(t.custom)) {
+      const spec = toolSpec(t.custom.name, t.custom.description, { type: "object", properties: { input: { type: "string" } }, required: ["input"] }, `${p}.custom`, seen);
+      out.push({ ...spec, freeform: true });
+      return;
+    }
+    if (t.type !== "function") throw badRequest(`${p}.type must be "function"`, `${p}.type`);
+    if (!isObj(t.function)) throw badRequest(`${p}.function must be an object`, `${p}.function`);
+    out.push(toolSpec(t.function.name, t.function.description, t.function.parameters, `${p}.function`, seen));
+  });
+  return out;
+}
+
+function legacyFunctionCall(v: unknown): Turn["toolChoice"] {
+  if (v === "none") return { type: "none" };
+  if (isObj(v) && typeof v.name === "string") return { type: "tool", name: v.name };
+  return { type: "auto" };
 }

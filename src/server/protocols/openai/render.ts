@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ErrorCode, ProxyError } from "../../errors.js";
-import { estimateTokens } from "../estimate-tokens.js";
-import type { FinishReason, OutputOp, OutputShaper, UrlCitation } from "../shape-output.js";
+import type { TurnSummary, TurnUsage } from "../adapter.js";
+import type { FinishReason, OutputOp, UrlCitation } from "../shape-output.js";
 
 /**
  * OpenAI chat completion wire shapes (api-conformance.md §2.2–2.4, §2.6, §2.8).
@@ -17,12 +17,16 @@ export interface Usage {
   completion_tokens_details: { reasoning_tokens: number };
 }
 
-export function usageFor(promptText: string, shaper: OutputShaper): Usage {
-  const prompt = estimateTokens(promptText);
-  const reasoning = estimateTokens(shaper.reasoning + shaper.droppedReasoning);
-  const completion = estimateTokens(shaper.text) + reasoning;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, completion_tokens_details: { reasoning_tokens: reasoning } };
+export function usageFor(u: TurnUsage): Usage {
+  return { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens, completion_tokens_details: { reasoning_tokens: u.reasoningTokens } };
 }
+
+/** OpenAI's finish_reason for a turn's finish (a stop sequence is "stop"). */
+export function finishReason(f: FinishReason): "stop" | "length" | "tool_calls" {
+  return f === "stop_sequence" ? "stop" : f;
+}
+
+export const newToolCallId = () => `call_${randomBytes(12).toString("base64url")}`;
 
 const annotation = (c: UrlCitation) => ({ type: "url_citation", url_citation: { start_index: c.start, end_index: c.end, url: c.url, title: c.title ?? c.url } });
 
@@ -35,6 +39,7 @@ export class OpenAIChunkWriter {
   private started = false;
   private inThink = false;
   private contentStarted = false;
+  private toolIndex = 0;
 
   constructor(
     private readonly model: string,
@@ -77,6 +82,12 @@ export class OpenAIChunkWriter {
       }
       out.push(...this.closeThink());
       this.contentStarted = true;
+      if (op.kind === "tool_call") {
+        const index = this.toolIndex++;
+        out.push(this.chunk({ tool_calls: [{ index, id: newToolCallId(), type: "function", function: { name: op.call.name, arguments: "" } }] }));
+        out.push(this.chunk({ tool_calls: [{ index, function: { arguments: op.call.arguments } }] }));
+        continue;
+      }
       const delta: Record<string, unknown> = { content: op.text };
       if (op.citations.length) delta.annotations = op.citations.map(annotation);
       out.push(this.chunk(delta));
@@ -90,34 +101,39 @@ export class OpenAIChunkWriter {
     return [this.chunk({ content: "\n</think>\n\n" })];
   }
 
-  finish(reason: FinishReason | "stop", usage: Usage): Record<string, unknown>[] {
-    const out = [...this.start(), ...this.closeThink(), this.chunk({}, reason)];
+  finish(summary: TurnSummary): Record<string, unknown>[] {
+    const usage = usageFor(summary.usage);
+    const out = [...this.start(), ...this.closeThink(), this.chunk({}, finishReason(summary.finish))];
     if (this.includeUsage) out.push({ id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [], usage });
     return out;
   }
 }
 
 /** The non-stream `chat.completion` object. */
-export function renderCompletion(model: string, shaper: OutputShaper, thinking: ThinkingOutput, finish: FinishReason | "stop", usage: Usage, extras: { searchSources?: boolean } = {}): Record<string, unknown> {
-  let content = shaper.text;
+export function renderCompletion(model: string, summary: TurnSummary, thinking: ThinkingOutput, extras: { searchSources?: boolean } = {}): Record<string, unknown> {
+  let content = summary.text;
   const message: Record<string, unknown> = { role: "assistant", content, refusal: null };
-  if (shaper.reasoning && thinking !== "hidden") {
+  if (summary.reasoning && thinking !== "hidden") {
     if (thinking === "think-tags") {
-      content = `<think>\n${shaper.reasoning}\n</think>\n\n${content}`;
+      content = `<think>\n${summary.reasoning}\n</think>\n\n${content}`;
       message.content = content;
-    } else message[thinking] = shaper.reasoning;
+    } else message[thinking] = summary.reasoning;
   }
-  const shift = thinking === "think-tags" && shaper.reasoning ? content.length - shaper.text.length : 0;
-  if (shaper.citations.length) message.annotations = shaper.citations.map((c) => annotation({ ...c, start: c.start + shift, end: c.end + shift }));
+  const shift = thinking === "think-tags" && summary.reasoning ? content.length - summary.text.length : 0;
+  if (summary.citations.length) message.annotations = summary.citations.map((c) => annotation({ ...c, start: c.start + shift, end: c.end + shift }));
+  if (summary.toolCalls.length) {
+    if (!content) message.content = null;
+    message.tool_calls = summary.toolCalls.map((c) => ({ id: newToolCallId(), type: "function", function: { name: c.name, arguments: c.arguments } }));
+  }
   const body: Record<string, unknown> = {
     id: newCompletionId(),
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
-    usage,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(summary.finish) }],
+    usage: usageFor(summary.usage),
   };
-  if (extras.searchSources && shaper.sources.length) body.search_sources = shaper.sources;
+  if (extras.searchSources && summary.sources.length) body.search_sources = summary.sources;
   return body;
 }
 

@@ -1,0 +1,35 @@
+import type { GrokSettings } from "../config/settings-schema.js";
+import type { GrokEvent } from "../core/events.js";
+import type { GrokChatRequest } from "../grok/chat-request.js";
+import type { GrokAccountRef, GrokClient } from "../grok/client.js";
+import type { ModelEntry } from "../grok/models.js";
+import type { UploadFile } from "../media/fetch-image.js";
+import type { UpstreamJob } from "./pipeline.js";
+
+/**
+ * The grok.com chat request for a flattened prompt. With client tools active, grok's own tools
+ * that would compete with them are switched off (image generation; the REST `toolOverrides`
+ * of grok-protocol.md §4.2); its web search stays on and still surfaces as citations.
+ */
+export function buildChatRequest(prompt: string, model: ModelEntry, s: GrokSettings, opts: { clientTools: boolean }): GrokChatRequest {
+  return {
+    mode: model.gatewayMode ?? model.restModeId,
+    message: prompt,
+    fileIds: [],
+    temporary: s.temporary,
+    disableSearch: false,
+    enableImageGeneration: false,
+    imageGenerationCount: 2,
+    ...(opts.clientTools ? { toolOverrides: { imageGen: false, videoGen: false } } : {}),
+  };
+}
+
+/** Uploads the files with the leased account, then chats with their ids attached (same account, UA and egress). */
+export function chatCall(grok: GrokClient, model: ModelEntry, request: GrokChatRequest, files: UploadFile[]): UpstreamJob["call"] {
+  return async function* (acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+    const fileIds: string[] = [];
+    for (const f of files) fileIds.push(await grok.upload(acc, f, signal));
+    const req = fileIds.length ? { ...request, fileIds: [...request.fileIds, ...fileIds] } : request;
+    yield* grok.chat(req, acc, signal, model.gatewayMode !== null);
+  };
+}

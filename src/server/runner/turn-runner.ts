@@ -1,0 +1,115 @@
+import type { Context } from "koa";
+import type { GrokSettings } from "../config/settings-schema.js";
+import type { Tier } from "../core/account.js";
+import type { Turn } from "../core/turn.js";
+import { badRequest, toProxyError } from "../errors.js";
+import type { GrokClient } from "../grok/client.js";
+import type { ModelCatalog } from "../grok/models.js";
+import type { Logger } from "../log.js";
+import { resolveAttachments } from "../media/fetch-image.js";
+import type { ProtocolAdapter, RenderContext, SseFrame } from "../protocols/adapter.js";
+import { estimateTokens } from "../protocols/estimate-tokens.js";
+import { flattenMessages } from "../protocols/flatten.js";
+import { buildChatRequest, chatCall } from "./chat-call.js";
+import { inBandError } from "./failure-status.js";
+import { resolveModel } from "./model-map.js";
+import type { Pipeline } from "./pipeline.js";
+import { SseWriter } from "./sse-writer.js";
+import { TurnOutput, toolsActive } from "./turn-output.js";
+
+export interface RunnerDeps {
+  pipeline: Pipeline;
+  grok: GrokClient;
+  catalog: () => ModelCatalog;
+  settings: () => GrokSettings;
+  /** Accounts per tier, for model_map's symbolic targets. */
+  tiers: () => Record<Tier, number>;
+  log: Logger;
+}
+
+/**
+ * The one request path for every client protocol: the adapter parses the body into a Turn;
+ * the runner maps the model, builds the prompt (tools included), fetches input images, runs
+ * the pipeline (lease, failover, timeouts), turns events into output ops and hands them to the
+ * adapter's renderer — as SSE (keep-alives, in-band errors, the end sentinel) or one JSON body.
+ */
+export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, deps: RunnerDeps): Promise<void> {
+  const requestId = String(ctx.state.requestId);
+  const turn = adapter.parse(body, { query: ctx.query as Record<string, unknown>, headers: ctx.headers });
+  const s = deps.settings();
+  const model = resolveModel(deps.catalog(), turn.model, s.model_map, deps.tiers());
+  checkToolChoice(turn);
+  const clientTools = toolsActive(turn);
+  const prompt = flattenMessages(turn.messages, clientTools ? { tools: turn.tools, toolChoice: turn.toolChoice, parallel: turn.parallelToolCalls } : {});
+  const request = buildChatRequest(prompt, model, s, { clientTools });
+  const rctx: RenderContext = { turn, requestId, servedModel: model.id, settings: s, promptTokens: estimateTokens(prompt) };
+  const output = new TurnOutput(turn, s, prompt);
+
+  if (!turn.stream) {
+    const abort = new AbortController();
+    ctx.req.on("close", () => {
+      if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
+    });
+    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: abort.signal });
+    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files), requestId, signal: abort.signal, buffered: true };
+    for await (const e of deps.pipeline.run(job)) {
+      if (e.type === "error") throw inBandError(e.error);
+      if (e.type === "done") break;
+      output.push(e);
+      if (output.done) break;
+    }
+    output.end();
+    const result = await adapter.final(output.summary(), rctx);
+    ctx.type = "application/json";
+    ctx.body = result;
+    return;
+  }
+
+  const renderer = adapter.stream(rctx);
+  const sse = new SseWriter(ctx.res, { keepAliveMs: s.keepalive_interval * 1000, keepAlive: () => frameText(renderer.keepAlive()), headers: adapter.headers?.(requestId) ?? {} });
+  ctx.respond = false;
+  const send = async (frames: SseFrame[]) => {
+    for (const f of frames) await sse.send(f.data, f.event);
+  };
+  try {
+    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: sse.abort.signal });
+    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files), requestId, signal: sse.abort.signal };
+    for await (const e of deps.pipeline.run(job)) {
+      if (e.type === "error") {
+        await send(renderer.error(inBandError(e.error)));
+        return;
+      }
+      if (e.type === "done") break;
+      await send(renderer.ops(output.push(e)));
+      if (output.done) break;
+    }
+    if (sse.closed) return;
+    await send(renderer.ops(output.end()));
+    const summary = output.summary();
+    await send(renderer.finish(summary));
+    await adapter.afterStream?.(summary, rctx);
+  } catch (raw) {
+    const err = toProxyError(raw);
+    if (!sse.headersSent) {
+      sse.detach(); // nothing sent yet: an ordinary HTTP error in the protocol's shape
+      ctx.respond = true;
+      throw err;
+    }
+    deps.log[err.code === "internal_error" ? "error" : "warn"]("stream failed after output began", { requestId, code: err.code, message: err.message });
+    await send(renderer.error(err));
+  } finally {
+    sse.end();
+  }
+}
+
+function frameText(k: string | SseFrame[]): string {
+  if (typeof k === "string") return k;
+  return k.map((f) => `${f.event ? `event: ${f.event}\n` : ""}data: ${typeof f.data === "string" ? f.data : JSON.stringify(f.data)}\n\n`).join("");
+}
+
+/** A named tool_choice must name a declared tool (400 before anything reaches grok.com). */
+function checkToolChoice(turn: Turn): void {
+  const c = turn.toolChoice;
+  if (c.type === "tool" && !turn.tools.some((t) => t.name === c.name)) throw badRequest(`tool_choice names the tool '${c.name}', which is not in tools`, "tool_choice");
+  if (c.type === "required" && turn.tools.length === 0) throw badRequest("tool_choice requires a tool but no tools were given", "tool_choice");
+}
