@@ -19,7 +19,7 @@ interface Asset {
 
 export interface SettingsField {
   name: string;
-  kind: "boolean" | "number" | "enum" | "string" | "number[]";
+  kind: "boolean" | "number" | "enum" | "string" | "number[]" | "json";
   options?: string[];
   min?: number;
   max?: number;
@@ -46,6 +46,9 @@ export function describeSection(schema: { shape: Record<string, unknown> }): Set
         return { name, kind: "number", ...(Number.isFinite(s.minValue) ? { min: s.minValue as number } : {}), ...(Number.isFinite(s.maxValue) ? { max: s.maxValue as number } : {}), int: !!s.isInt };
       case "array":
         return { name, kind: "number[]" };
+      case "record":
+      case "object":
+        return { name, kind: "json" };
       default:
         return { name, kind: "string" };
     }

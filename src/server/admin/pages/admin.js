@@ -468,6 +468,13 @@
         .split(/[,\s]+/)
         .filter(Boolean)
         .map((x) => (Number.isFinite(Number(x)) ? Number(x) : x));
+    if (kind === "json") {
+      try {
+        return JSON.parse(input.value);
+      } catch {
+        return input.value; // the server answers with the field's validation error
+      }
+    }
     return input.value;
   }
 
@@ -512,6 +519,9 @@
     } else if (f.kind === "number[]") {
       input = el("input", { attrs: { ...common, type: "text", spellcheck: "false" } });
       input.value = Array.isArray(value) ? value.join(", ") : (value ?? "");
+    } else if (f.kind === "json") {
+      input = el("textarea", { attrs: { ...common, rows: 5, spellcheck: "false" } });
+      input.value = JSON.stringify(value ?? {}, null, 2);
     } else {
       const secret = f.name === "admin_password";
       input = el("input", { attrs: { ...common, type: secret ? "password" : "text", spellcheck: "false", autocomplete: secret ? "new-password" : "off" } });
@@ -520,6 +530,7 @@
     let hint = null;
     if (f.kind === "number" && (f.min !== undefined || f.max !== undefined)) hint = `${f.int ? "whole number " : ""}${f.min ?? ""}–${f.max ?? ""}`;
     if (f.kind === "number[]") hint = "comma-separated numbers";
+    if (f.kind === "json") hint = f.name === "model_map" ? 'JSON: client model pattern (* = anything) → model id or @strongest / @default / @fast, first match wins' : "JSON";
     if (f.name === "admin_password") hint = "leave empty to keep the current password (at least 8 characters)";
     if (f.name === "api_key" && data.api_key_from_env) {
       input.readOnly = true;
