@@ -1,4 +1,4 @@
-import type { QuotaReading } from "../pool/api.js";
+import type { QuotaReading } from "../core/quota.js";
 import { classifyHttp, failure } from "./classify.js";
 import { type GrokAccountRef, type GrokContext, send } from "./context.js";
 import { restHeaders } from "./identity.js";
