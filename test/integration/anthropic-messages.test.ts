@@ -212,6 +212,23 @@ describe("Anthropic request handling", () => {
     expect(stack.fake.chatRequests().length).toBe(before);
   });
 
+  it("rate limits: 529 overloaded_error when nothing frees up soon, 429 rate_limit_error when it does", async () => {
+    const post = () => fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(base) });
+    const sso = stack.accounts[0]!.sso;
+    stack.fake.queue("*", { name: "http-429", retryAfterSeconds: 3600 });
+    const later = await post();
+    expect(later.status).toBe(529);
+    expect(((await later.json()) as any).error.type).toBe("overloaded_error");
+    expect(Number(later.headers.get("retry-after"))).toBeGreaterThan(3000);
+    await stack.server.deps.pool.markHealthy(sso);
+    stack.fake.queue("*", { name: "http-429", retryAfterSeconds: 5 });
+    const soon = await post();
+    expect(soon.status).toBe(429);
+    expect(((await soon.json()) as any).error.type).toBe("rate_limit_error");
+    expect(Number(soon.headers.get("retry-after"))).toBeLessThanOrEqual(30);
+    await stack.server.deps.pool.markHealthy(sso);
+  });
+
   it("an upstream failure after output began is an in-band error event", async () => {
     stack.fake.queue("*", "session-ended");
     const { events } = await rawStream(base);
