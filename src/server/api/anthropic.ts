@@ -3,10 +3,8 @@ import type { Context } from "koa";
 import { parseAnthropicRequest } from "../protocols/anthropic/parse-request.js";
 import { anthropicAdapter } from "../protocols/anthropic/adapter.js";
 import { estimateTokens } from "../protocols/estimate-tokens.js";
-import { flattenMessages } from "../protocols/flatten.js";
 import { resolveModel } from "../runner/model-map.js";
-import { toolsActive } from "../runner/turn-output.js";
-import { type RunnerDeps, serveTurn } from "../runner/turn-runner.js";
+import { type RunnerDeps, serveTurn, turnPrompt } from "../runner/turn-runner.js";
 import { readJson } from "./middleware.js";
 
 /** Anthropic routes: /v1/messages and /v1/messages/count_tokens, with and without /v1; the query string (?beta=true) is ignored. */
@@ -16,9 +14,8 @@ export function anthropicRouter(deps: RunnerDeps): Router {
   const countTokens = async (ctx: Context) => {
     const turn = parseAnthropicRequest(await readJson(ctx), { countOnly: true });
     resolveModel(deps.catalog(), turn.model, deps.settings().model_map, deps.tiers());
-    const prompt = flattenMessages(turn.messages, toolsActive(turn) ? { tools: turn.tools, toolChoice: turn.toolChoice, parallel: turn.parallelToolCalls } : {});
     ctx.set("request-id", String(ctx.state.requestId));
-    ctx.body = { input_tokens: estimateTokens(prompt) };
+    ctx.body = { input_tokens: estimateTokens(turnPrompt(turn)) };
   };
   for (const prefix of ["/v1", ""]) {
     router.post(`${prefix}/messages`, messages);

@@ -40,7 +40,7 @@ export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: un
   const model = resolveModel(deps.catalog(), turn.model, s.model_map, deps.tiers());
   checkToolChoice(turn);
   const clientTools = toolsActive(turn);
-  const prompt = flattenMessages(turn.messages, clientTools ? { tools: turn.tools, toolChoice: turn.toolChoice, parallel: turn.parallelToolCalls } : {});
+  const prompt = turnPrompt(turn);
   const request = buildChatRequest(prompt, model, s, { clientTools });
   const rctx: RenderContext = { turn, requestId, servedModel: model.id, settings: s, promptTokens: estimateTokens(prompt) };
   const output = new TurnOutput(turn, s, prompt);
@@ -100,6 +100,11 @@ export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: un
   } finally {
     sse.end();
   }
+}
+
+/** The one prompt grok.com gets for a turn: the flattened history with the tool instructions in place. */
+export function turnPrompt(turn: Turn): string {
+  return flattenMessages(turn.messages, { tools: turn.tools, toolChoice: turn.toolChoice, parallel: turn.parallelToolCalls });
 }
 
 function frameText(k: string | SseFrame[]): string {
