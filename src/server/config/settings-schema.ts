@@ -59,6 +59,8 @@ export const grokSchema = z.looseObject({
   stream_total_timeout: num(1, 86_400).default(600),
   /** Comment line ": keep-alive" every N seconds while the upstream is silent. */
   keepalive_interval: num(1, 300).default(15),
+  /** Hours a stored Responses API response (store:true) is kept for previous_response_id and GET /v1/responses/{id}. */
+  responses_ttl_hours: num(1, 8760).default(72),
   /** How many accounts one request may try before failing. */
   max_attempts: int(1, 20).default(3),
   /** Per-account concurrent requests (0 = unlimited). */
