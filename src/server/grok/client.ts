@@ -1,10 +1,10 @@
 import type { GrokSettings } from "../config/settings-schema.js";
 import type { GrokEvent } from "../core/events.js";
 import type { Logger } from "../log.js";
-import type { QuotaReading } from "../pool/api.js";
+import type { QuotaReading } from "../core/quota.js";
 import type { GrokChatRequest } from "./chat-request.js";
 import type { GrokAccountRef, GrokContext } from "./context.js";
-import { chatGateway } from "./gateway-chat.js";
+import { type GatewayBufferStats, chatGateway } from "./gateway-chat.js";
 import type { Identity } from "./identity.js";
 import { chatQuota, mediaQuota } from "./quota.js";
 import { chatRest } from "./rest-chat.js";
@@ -35,6 +35,7 @@ export class GrokClient {
   readonly statsig: StatsigProvider;
   private readonly transportImpl: HttpTransport;
   private readonly ctx: GrokContext;
+  private readonly gatewayBuffer: GatewayBufferStats = { peakFrames: 0, peakBytes: 0, pauses: 0 };
 
   constructor(private readonly opts: GrokClientOptions) {
     this.transportImpl = createTransport(opts.transport, () => opts.settings().user_agent);
@@ -78,6 +79,11 @@ export class GrokClient {
     return this.opts.settings().proxy_url.trim() || undefined;
   }
 
+  /** Read-only backpressure figures of the gateway chats so far (see GATEWAY_BUFFER in gateway-chat.ts). */
+  get gatewayBufferStats(): Readonly<GatewayBufferStats> {
+    return { ...this.gatewayBuffer };
+  }
+
   /** Chat over the configured transport; `auto` uses the gateway and falls back to REST when the gateway is refused. */
   async *chat(req: GrokChatRequest, acc: GrokAccountRef, signal: AbortSignal, gatewayAvailable = true): AsyncGenerator<GrokEvent> {
     const mode = this.opts.settings().chat_transport;
@@ -109,7 +115,7 @@ export class GrokClient {
 
   /** WebSocket gateway chat (§3). */
   chatGateway(req: GrokChatRequest, acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
-    return chatGateway(this.ctx, req, acc, signal);
+    return chatGateway(this.ctx, req, acc, signal, this.gatewayBuffer);
   }
 
   /** Multipart upload v2 (§6.2); resolves to the id to attach. Same account, UA and egress as the chat. */

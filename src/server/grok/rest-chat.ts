@@ -52,7 +52,11 @@ export async function* chatRest(ctx: GrokContext, req: GrokChatRequest, acc: Gro
   }
 }
 
-/** The response body as events; always ends with `done` or an `error` event. */
+/**
+ * The response body as events; always ends with `done` or an `error` event. Pull-based: the next
+ * body chunk is read only once the previous chunk's events were taken, and both transports read
+ * the socket only on demand, so a slow reader holds back grok.com (test/grok/backpressure.test.ts).
+ */
 async function* readRest(ctx: GrokContext, body: AsyncIterable<Uint8Array>, cancel: () => void, signal: AbortSignal): AsyncGenerator<GrokEvent> {
   const parser = new FrameParser({ filteredTags: filteredTags(ctx) });
   const scanner = new JsonObjectScanner();
