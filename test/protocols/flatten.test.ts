@@ -24,7 +24,7 @@ describe("flattenMessages", () => {
       { role: "assistant", text: "", toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }] },
       { role: "tool", text: "sunny", toolCallId: "call_1" },
     ]);
-    expect(out).toBe('[user]\nWeather?\n\n[assistant]\n[assistant tool call call_1] get_weather({"city":"Paris"})\n\n[tool result for call_1]\nsunny');
+    expect(out).toBe('[user]\nWeather?\n\n[assistant]\n<tool_calls>\n<tool_call>{"name":"get_weather","arguments":{"city":"Paris"}}</tool_call>\n</tool_calls>\n\n[tool result for call_1 (get_weather)]\nsunny');
   });
 });
 
@@ -42,7 +42,7 @@ describe("parseOpenAIChatRequest", () => {
   it("accepts vendor extras and nulls", () => {
     const r = parseOpenAIChatRequest({ ...base, temperature: null, top_k: 5, enable_thinking: true, logprobs: true, reasoning: { effort: "low" }, stream_options: { include_usage: true } });
     expect(r.stream).toBe(false);
-    expect(r.includeUsage).toBe(false); // ignored without stream
+    expect(r.extra.includeUsage).toBe(false); // ignored without stream
   });
 
   it("treats developer as system and reads content parts", () => {
