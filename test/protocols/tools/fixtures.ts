@@ -24,6 +24,15 @@ export const TOOLS: ToolSpec[] = [
   { name: "apply_patch", description: "Applies a patch in the apply_patch format.", parameters: {}, freeform: true },
 ];
 
+/** The sample tool quoted in docs/tool-calling.md (its generated blocks are checked by prompt.test.ts). */
+export const DOC_TOOLS: ToolSpec[] = [
+  {
+    name: "get_weather",
+    description: "Current weather for a city.",
+    parameters: { $schema: "http://json-schema.org/draft-07/schema#", type: "object", properties: { city: { type: "string" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } }, required: ["city"] },
+  },
+];
+
 export function fixture(name: string): string {
   return readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), "utf8");
 }
