@@ -79,6 +79,7 @@ export const CASES: FixtureCase[] = [
     ],
     "Checking the working tree.",
   ),
+  same("grok-xai-function-call.txt", [{ name: "Bash", args: { command: 'rg -n "parseToolCalls" src/', description: "查找调用位置" } }], "让我先搜索一下相关文件。"),
   same("fenced-json.txt", [{ name: "get_weather", args: { city: "東京", unit: "celsius" } }], "我来查一下东京的天气。"),
   {
     file: "fenced-openai-function.txt",

@@ -236,9 +236,9 @@ interface Item {
   content: string;
 }
 
-const ITEM_OPEN = /<(?:[\w.-]+:)?(tool_call|invoke)(?=[\s>/])([^>]*)>/g;
+const ITEM_OPEN = /<(?:[\w.-]+:)?(tool_call|function_call|invoke)(?=[\s>/])([^>]*)>/g;
 
-/** `<tool_call>` / `<invoke>` items of an XML fragment, with JSON content delimited string-aware. */
+/** `<tool_call>` / `<function_call>` / `<invoke>` items of an XML fragment, with JSON content delimited string-aware. */
 function extractItems(s: string): Item[] {
   const items: Item[] = [];
   const re = new RegExp(ITEM_OPEN.source, "g");

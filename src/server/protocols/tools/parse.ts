@@ -21,7 +21,7 @@ export interface ToolParse {
 }
 
 /** Closing tags of envelope elements left over in prose (a doubled `</tool_calls>`): removed once calls were found. */
-const STRAY_CLOSERS = /<\/(?:[\w.-]+:)?(?:tool_calls|tool_call|function_calls|invoke)\s*>/g;
+const STRAY_CLOSERS = /<\/(?:[\w.-]+:)?(?:tool_calls|tool_call|function_calls|function_call|invoke)\s*>/g;
 
 /** parseToolCalls with the pieces it was built from (for logs and tests). */
 export function parseToolCallsDetailed(text: string, tools: ToolSpec[], opts: ParseOptions = {}): ToolParse & { pieces: ParsePiece[] } {

@@ -4,7 +4,7 @@
  * use it, so a text gives the same envelopes however it is split into deltas.
  *
  * An envelope starts with one of (docs/tool-calling.md, "Forms accepted"):
- *   `<tool_calls`, `<tool_call`, `<function_calls`, `<invoke` (any `ns:` prefix) followed by
+ *   `<tool_calls`, `<tool_call`, `<function_calls`, `<function_call`, `<invoke` (any `ns:` prefix) followed by
  *   whitespace, `>` or `/` — not right after a backtick (inline code);
  *   a code fence ```` ``` ```` (language empty, json, jsonc, json5, xml, tool_call, tool_calls)
  *   whose first content is one of those tags or `{"tool_calls":`;
@@ -27,9 +27,9 @@ export const HOLD_LIMIT = 256 * 1024;
 /** Longest candidate opener (fence line, whitespace, tag name) before it is decided "not an envelope". */
 export const OPENER_MAX = 64;
 
-export const XML_ROOTS = ["tool_calls", "tool_call", "function_calls", "invoke"];
+export const XML_ROOTS = ["tool_calls", "tool_call", "function_calls", "function_call", "invoke"];
 /** Elements whose content may be JSON (tracked string-aware so markup inside strings is not taken for tags). */
-const JSON_CONTAINERS = new Set(["tool_call", "invoke", "parameters", "arguments", "args", "params", "input"]);
+const JSON_CONTAINERS = new Set(["tool_call", "function_call", "invoke", "parameters", "arguments", "args", "params", "input"]);
 const FENCE_LANGS = new Set(["", "json", "jsonc", "json5", "xml", "tool_call", "tool_calls"]);
 const NAME_CHAR = /[A-Za-z0-9_.:-]/;
 const TRIGGER = /[<`{]/g;
@@ -112,7 +112,7 @@ class BodyMachine {
   private inString = false;
   private escaped = false;
   private backticks = 0;
-  /** For JSON inside XML, the state to return to at the end of the value. */
+  /** An XML envelope (JSON values inside it return to XML content when they end). */
   private readonly xml: boolean;
 
   /** The body ended at a closing fence (an unbalanced fenced JSON object). */
