@@ -134,6 +134,8 @@ describe.skipIf(!codex)(`Codex CLI ${CODEX_VERSION} end to end${codex ? "" : ` (
     const calls = responsesCalls(from);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.body).toMatchObject({ model: "grok-4.1", stream: true, store: false });
+    // Codex asks for nothing else of a custom provider (no GET /models): model metadata cannot come from the proxy.
+    expect(proxy.requests.slice(from).map((q) => `${q.method} ${q.url}`)).toEqual(["POST /v1/responses"]);
     expect(r.stderr).not.toMatch(/ERROR|stream disconnected|error sending request/i);
   }, 120_000);
 
@@ -175,6 +177,28 @@ describe.skipIf(!codex)(`Codex CLI ${CODEX_VERSION} end to end${codex ? "" : ` (
     expect(prompts[1]).not.toContain("The user wants a file");
     saveOrCompare(TOOL_ROUND_FIXTURE, "codex exec -m grok-4.1, second turn of an exec_command round", calls[1]!);
     expect(parseResponsesRequest(calls[1]!.body).messages.some((m) => m.role === "tool")).toBe(true);
+  }, 120_000);
+
+  it("runs a custom-tool round: apply_patch (freeform) adds a file, answered as a custom_tool_call", async () => {
+    stack.fake.reset();
+    const from = proxy.requests.length;
+    const patch = "*** Begin Patch\n*** Add File: notes.txt\n+patched by grok\n*** End Patch\n";
+    stack.fake.respond((p) => {
+      if (!p.includes("Add notes.txt")) return undefined;
+      if (/\[tool (result|error) for [^\]]*\(apply_patch\)\]/.test(p)) return "Added notes.txt.";
+      if (!p.includes("## apply_patch")) return "no apply_patch tool was offered";
+      return `<tool_calls>\n<tool_call>${JSON.stringify({ name: "apply_patch", arguments: { input: patch } })}</tool_call>\n</tool_calls>`;
+    });
+    const r = await runCodex("Add notes.txt with a note.", { model: "gpt-5.5" });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.last.trim()).toBe("Added notes.txt.");
+    expect(readFileSync(path.join(work, "notes.txt"), "utf8")).toBe("patched by grok\n");
+    const calls = responsesCalls(from);
+    expect(calls).toHaveLength(2);
+    const items = calls[1]!.body!.input as Obj[];
+    const call = items.find((i) => i.type === "custom_tool_call");
+    expect(call).toMatchObject({ name: "apply_patch", input: patch });
+    expect(items.find((i) => i.type === "custom_tool_call_output")?.call_id).toBe(call!.call_id);
   }, 120_000);
 
   it("a captured first turn with namespace, custom and web_search tools is accepted whole (fixture)", async () => {

@@ -29,9 +29,14 @@ export interface TurnAdapterOptions {
   log: Logger;
 }
 
-/** The adapter for one POST /v1/responses: parse with the loaded history, store what was answered. */
+/**
+ * The adapter for one POST /v1/responses: parse with the loaded history, store what was answered.
+ * A streamed response is handed to the store as its terminal event is rendered — before that
+ * event is written — so a client that continues from it at once finds it; afterStream waits for
+ * the write to finish.
+ */
 export function responsesTurnAdapter(opts: TurnAdapterOptions): ProtocolAdapter {
-  let renderer: ResponsesStream | null = null;
+  let saving: Promise<unknown> = Promise.resolve();
   const persist = async (response: Obj, ctx: RenderContext) => {
     const o = responsesOptions(ctx.turn);
     if (!o.store || !opts.state) return;
@@ -45,14 +50,23 @@ export function responsesTurnAdapter(opts: TurnAdapterOptions): ProtocolAdapter 
       if (notes.length) opts.log.debug("responses request: parts not used", { notes });
       return turn;
     },
-    stream: (ctx) => (renderer = new ResponsesStream(ctx)),
+    stream(ctx) {
+      const renderer = new ResponsesStream(ctx);
+      const finish = renderer.finish.bind(renderer);
+      renderer.finish = (summary) => {
+        const frames = finish(summary);
+        if (renderer.final) saving = persist(renderer.final, ctx);
+        return frames;
+      };
+      return renderer;
+    },
     async final(summary, ctx) {
       const response = renderResponse(summary, ctx);
       await persist(response, ctx);
       return response;
     },
-    async afterStream(_summary, ctx) {
-      if (renderer?.final) await persist(renderer.final, ctx);
+    async afterStream() {
+      await saving;
     },
   };
 }
