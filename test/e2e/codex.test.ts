@@ -193,6 +193,7 @@ describe.skipIf(!codex)(`Codex CLI ${CODEX_VERSION} end to end${codex ? "" : ` (
     expect(r.code, r.stderr).toBe(0);
     expect(r.last.trim()).toBe("Added notes.txt.");
     expect(readFileSync(path.join(work, "notes.txt"), "utf8")).toBe("patched by grok\n");
+    expect(r.stderr).not.toContain("Model metadata"); // a model Codex knows: no fallback-metadata warning (docs/responses.md)
     const calls = responsesCalls(from);
     expect(calls).toHaveLength(2);
     const items = calls[1]!.body!.input as Obj[];
