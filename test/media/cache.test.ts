@@ -69,7 +69,7 @@ describe("MediaCache", () => {
     const c = make();
     const a = await c.put("image", PNG(100), { mime: "image/png" });
     clock += 10;
-    const b = await c.put("image", PNG(100), { mime: "image/png" });
+    await c.put("image", PNG(100), { mime: "image/png" }); // b
     clock += 10;
     const d = await c.put("image", PNG(100), { mime: "image/png" });
     const v = await c.put("video", MP4(900), { mime: "video/mp4" });
