@@ -42,6 +42,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Deadlines are computed from this clock (tests inject one). */
   clock?: Clock;
+  /** Told each account tried and how it went (the manager's request log); never changes the outcome. */
+  onAttempt?: (requestId: string, step: { account: string; outcome: string; message: string | null }) => void;
 }
 
 type TimeoutWhich = "first" | "idle" | "total";
@@ -103,7 +105,7 @@ export class Pipeline {
     const watchdog = new Watchdog(upstream, this.clock);
     const pending: GrokEvent[] = []; // held until the attempt commits
     let committed = false;
-    let failed: UpstreamFailure;
+    let failed: UpstreamFailure | undefined;
     try {
       const attemptStart = this.clock.now();
       let flowing = false; // an output event arrived in this attempt
@@ -129,6 +131,7 @@ export class Pipeline {
         if (e.type === "error") {
           if (!committed && e.error.kind === "request") {
             await lease.fail(e.error.kind, e.error.message);
+            failed = e.error;
             throw upstreamRequestError(e.error); // the request's own fault: no other account would do better
           }
           failed = e.error;
@@ -163,6 +166,8 @@ export class Pipeline {
       return "done";
     } finally {
       watchdog.stop();
+      // also when the consumer stopped reading (after the answer, or at a stop sequence): that is "ok"
+      this.deps.onAttempt?.(turn.requestId, { account: mask(lease.token), outcome: turn.signal.aborted ? "aborted" : failed ? failed.kind : "ok", message: failed?.message ?? null });
       turn.signal.removeEventListener("abort", onAbort);
       if (!ctrl.signal.aborted) ctrl.abort("attempt finished");
       void upstream.return?.(undefined)?.catch(() => {});

@@ -6,6 +6,7 @@ import { badRequest, toProxyError } from "../errors.js";
 import type { GrokClient } from "../grok/client.js";
 import type { ModelCatalog } from "../grok/models.js";
 import type { Logger } from "../log.js";
+import type { RequestLogHook, RequestTrace } from "../observe/request-log.js";
 import { resolveAttachments } from "../media/fetch-image.js";
 import type { ProtocolAdapter, RenderContext, SseFrame } from "../protocols/adapter.js";
 import { estimateTokens } from "../protocols/estimate-tokens.js";
@@ -25,6 +26,8 @@ export interface RunnerDeps {
   /** Accounts per tier, for model_map's symbolic targets. */
   tiers: () => Record<Tier, number>;
   log: Logger;
+  /** Told about every request (the manager's request log); never changes what the client gets. */
+  requestLog?: RequestLogHook;
 }
 
 /**
@@ -34,6 +37,19 @@ export interface RunnerDeps {
  * adapter's renderer — as SSE (keep-alives, in-band errors, the end sentinel) or one JSON body.
  */
 export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, deps: RunnerDeps): Promise<void> {
+  const trace = deps.requestLog?.begin(String(ctx.state.requestId), { protocol: adapter.id, path: ctx.path });
+  if (!trace) return runTurn(ctx, adapter, body, deps);
+  try {
+    await runTurn(ctx, adapter, body, deps, trace);
+    trace.end(ctx.res.statusCode);
+  } catch (raw) {
+    const err = toProxyError(raw);
+    trace.end(adapter.renderError(err, String(ctx.state.requestId)).status, err);
+    throw raw;
+  }
+}
+
+async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, deps: RunnerDeps, trace?: RequestTrace): Promise<void> {
   const requestId = String(ctx.state.requestId);
   const turn = adapter.parse(body, { query: ctx.query as Record<string, unknown>, headers: ctx.headers });
   const s = deps.settings();
@@ -44,6 +60,7 @@ export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: un
   const request = buildChatRequest(prompt, model, s, { clientTools });
   const rctx: RenderContext = { turn, requestId, servedModel: model.id, settings: s, promptTokens: estimateTokens(prompt) };
   const output = new TurnOutput(turn, s, prompt);
+  trace?.turn({ model: turn.model, servedModel: model.id, stream: turn.stream, prompt: () => prompt });
 
   if (!turn.stream) {
     const abort = new AbortController();
@@ -76,7 +93,9 @@ export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: un
     const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files), requestId, signal: sse.abort.signal };
     for await (const e of deps.pipeline.run(job)) {
       if (e.type === "error") {
-        await send(renderer.error(inBandError(e.error)));
+        const err = inBandError(e.error);
+        trace?.inBand(err);
+        await send(renderer.error(err));
         return;
       }
       if (e.type === "done") break;
@@ -96,6 +115,7 @@ export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: un
       throw err;
     }
     deps.log[err.code === "internal_error" ? "error" : "warn"]("stream failed after output began", { requestId, code: err.code, message: err.message });
+    trace?.inBand(err);
     await send(renderer.error(err));
   } finally {
     sse.end();
