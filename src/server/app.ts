@@ -5,6 +5,7 @@ import { pagesRouter } from "./admin/pages.js";
 import { adminRouter } from "./admin/routes.js";
 import { clientAuth, cors, errors, loopbackHostGuard, requestId } from "./api/middleware.js";
 import { openaiRouter } from "./api/openai.js";
+import { speechRouter } from "./api/speech.js";
 import type { RuntimeConfig } from "./config/env.js";
 import type { SettingsService } from "./config/settings.js";
 import { splitKeys } from "./config/env.js";
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): Koa {
   client.use(clientAuth(() => deps.runtime.apiKeys ?? splitKeys(deps.settings.value.grok.api_key)));
   const openai = openaiRouter({ pipeline: deps.pipeline, catalog: deps.catalog, settings: () => deps.settings.value.grok, log: deps.log.child("openai") });
   client.use(openai.routes());
+  client.use(speechRouter({ pipeline: deps.pipeline, grok: deps.grok }).routes());
   app.use(client.routes());
   return app;
 }

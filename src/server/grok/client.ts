@@ -13,6 +13,10 @@ import { StatsigProvider } from "./statsig.js";
 import { type HttpTransport, createTransport } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
 import { uploadFile } from "./upload.js";
+import { postConversation } from "./media-chat.js";
+import { readResponseAudio } from "./tts.js";
+import { createMediaPost, uploadVideoInput } from "./video.js";
+import { type AssetDownload, type AssetOptions, assetUrl, downloadAsset } from "./assets.js";
 
 export type { GrokAccountRef } from "./context.js";
 
@@ -131,5 +135,37 @@ export class GrokClient {
   /** `POST /rest/media/imagine/quota_info` (§10.2). */
   mediaQuota(acc: GrokAccountRef, signal?: AbortSignal): Promise<QuotaReading[]> {
     return mediaQuota(this.ctx, acc, signal);
+  }
+
+  // ---- video and speech (§8, §9; flows in media/video-call.ts and media/speech.ts) ----
+
+  /** `conversations/new` with a body built by a media flow (text-to-video, media-post video, the TTS turn) and its Referer. */
+  postConversation(body: Record<string, unknown>, acc: GrokAccountRef, signal: AbortSignal, referer: string): AsyncGenerator<GrokEvent> {
+    return postConversation(this.ctx, body, acc, signal, { referer });
+  }
+
+  /** `GET /http/app-chat/read-response-audio-file/<responseId>` (§9): the WAV of an assistant response of the same account. */
+  readResponseAudio(acc: GrokAccountRef, responseId: string, opts: { voiceId?: string | null; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    return readResponseAudio(this.ctx, acc, responseId, opts);
+  }
+
+  /** `POST /rest/media/post/create` (§8.2); resolves to the post id. */
+  createMediaPost(acc: GrokAccountRef, post: Parameters<typeof createMediaPost>[2], signal?: AbortSignal): Promise<string> {
+    return createMediaPost(this.ctx, acc, post, signal);
+  }
+
+  /** Upload v2 of an image-to-video input (§6.2); the reference and its asset path. */
+  uploadVideoInput(acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<{ id: string; fileUri: string }> {
+    return uploadVideoInput(this.ctx, acc, file, signal);
+  }
+
+  /** The absolute URL of an asset path grok.com returned (relative paths hang off the assets origin). */
+  assetUrl(ref: string): string {
+    return assetUrl(ref, this.opts.assetsUrl).toString();
+  }
+
+  /** A generated asset with the account's cookies, while its lease is held (assets.ts). */
+  downloadAsset(acc: GrokAccountRef, ref: string, opts: Omit<AssetOptions, "assetsOrigin">): Promise<AssetDownload> {
+    return downloadAsset(this.ctx, acc, ref, { ...opts, assetsOrigin: this.opts.assetsUrl });
   }
 }
