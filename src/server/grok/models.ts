@@ -17,7 +17,8 @@ const entrySchema = z.object({
   displayName: z.string().min(1),
   /** Unix seconds, for /v1/models. */
   created: z.number().int().nonnegative(),
-  kind: z.enum(["chat"]).default("chat"),
+  /** What the model makes: chat answers, images (Imagine), or videos (media/video-*.ts). */
+  kind: z.enum(["chat", "image", "video"]).default("chat"),
   /** Gateway `session.model`; null when the model is REST-only. */
   gatewayMode: z.enum(GATEWAY_MODES).nullable(),
   /** REST `modeId`. */
@@ -50,6 +51,20 @@ const chat = (id: string, displayName: string, mode: GatewayMode, minTier: Tier,
   bucket: mode,
   cost: 1,
   minTier,
+  ...extra,
+});
+
+/** A video model (§5.5, §8): REST `modelName:"imagine-video-gen"`, the 720p video bucket (480p spends `video`, paid tiers). */
+const video = (id: string, displayName: string, created: number, extra: Partial<Raw> = {}): Raw => ({
+  id,
+  displayName,
+  created,
+  kind: "video",
+  gatewayMode: null,
+  restModeId: "imagine-video-gen",
+  bucket: "video_720p",
+  cost: 1,
+  minTier: "basic",
   ...extra,
 });
 
@@ -96,6 +111,10 @@ export const BUILTIN_MODELS: Raw[] = [
     legacy: { modelName: "grok-4-1-thinking-1108b", modelMode: "MODEL_MODE_AUTO" },
     aliasOf: "grok-chat-expert",
   }),
+  // Video (§5.5): the current id, the [2026-04] id, and the original's grok-imagine-0.9 (prompt ± images → video).
+  video("grok-imagine-video", "Grok Imagine Video", T2026_08),
+  video("grok-imagine-1.0-video", "Grok Imagine 1.0 Video", T2026, { aliasOf: "grok-imagine-video" }),
+  video("grok-imagine-0.9", "Grok Imagine 0.9 (video)", T2025, { aliasOf: "grok-imagine-video" }),
 ];
 
 export class ModelCatalog {
