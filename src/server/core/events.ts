@@ -21,7 +21,12 @@ export type GrokEvent =
   | { type: "sources"; toolId: string | null; sources: Source[] }
   /** An inline citation at the current position of the answer text. */
   | { type: "citation"; url: string; title: string | null }
-  | { type: "image"; id: string; url: string | null; progress: number; moderated: boolean; final: boolean; errorCode: string | null }
+  /**
+   * A generated image (preview or final). `servedUrl` is set by media/ once a final image was
+   * downloaded with the generating account and cached: the URL (or data: URL) clients get.
+   * Only images carrying it are shown; grok.com's own asset URLs never reach a client.
+   */
+  | { type: "image"; id: string; url: string | null; progress: number; moderated: boolean; final: boolean; errorCode: string | null; servedUrl?: string }
   | { type: "video"; id: string; url: string | null; thumbnailUrl: string | null; progress: number; moderated: boolean }
   | { type: "error"; error: UpstreamFailure }
   /** The turn finished; `status` "completed" is success. */

@@ -4,8 +4,9 @@ import { estimateTokens, truncateToTokens } from "./estimate-tokens.js";
 /**
  * Protocol-neutral output shaping between GrokEvents and a client protocol renderer:
  * inline citation markers with annotations, an optional sources list, stop sequences,
- * a max-token limit, and reasoning routing. Renderers (OpenAI, later Anthropic) only map the
- * resulting ops onto their wire shapes.
+ * a max-token limit, reasoning routing, and generated images as Markdown (`![image](url)`
+ * text ops, so every renderer shows them unchanged). Renderers only map the resulting ops onto
+ * their wire shapes.
  */
 export interface UrlCitation {
   url: string;
@@ -53,6 +54,12 @@ export class OutputShaper {
   private held = ""; // tail kept back while it could be the start of a stop sequence
   private readonly citationNumbers = new Map<string, number>();
   private readonly maxStop: number;
+  /** An image was just shown: the next text starts on a paragraph of its own. */
+  private afterImage = false;
+  /** Characters of image Markdown in `text` (not tokens the model wrote). */
+  imageChars = 0;
+  /** The answer text without image Markdown: what the token limit counts. */
+  private written = "";
 
   constructor(private readonly opts: ShaperOptions) {
     this.maxStop = Math.max(0, ...opts.stop.map((s) => s.length));
@@ -80,6 +87,8 @@ export class OutputShaper {
       case "sources":
         for (const s of e.sources) if (!this.sources.some((x) => x.url === s.url)) this.sources.push(s);
         return [];
+      case "image":
+        return e.final && e.servedUrl ? this.addImage(e.servedUrl) : [];
       default:
         return [];
     }
@@ -98,6 +107,27 @@ export class OutputShaper {
       const list = this.sources.map((s, i) => `${i + 1}. [${(s.title ?? s.url).replace(/[[\]]/g, "")}](${s.url})`).join("\n");
       ops.push(...this.emit(`\n\nSources:\n${list}`, []));
     }
+    return ops;
+  }
+
+  /**
+   * A generated image as a Markdown paragraph. Held text goes out first; the image itself is
+   * neither cut by the token limit (a data: URL would break) nor searched for stop sequences.
+   */
+  private addImage(url: string): OutputOp[] {
+    const ops: OutputOp[] = [];
+    if (this.held) {
+      const t = this.held;
+      this.held = "";
+      ops.push(...this.emit(t, []));
+      if (this.done) return ops;
+    }
+    const sep = !this.text || this.text.endsWith("\n\n") ? "" : this.text.endsWith("\n") ? "\n" : "\n\n";
+    const md = `${sep}![image](${url})`;
+    this.text += md;
+    this.imageChars += md.length;
+    this.afterImage = true;
+    ops.push({ kind: "text", text: md, citations: [] });
     return ops;
   }
 
@@ -152,9 +182,15 @@ export class OutputShaper {
 
   private emit(t: string, rel: UrlCitation[]): OutputOp[] {
     if (!t) return [];
+    if (this.afterImage) {
+      this.afterImage = false;
+      const brk = t.startsWith("\n\n") ? "" : t.startsWith("\n") ? "\n" : "\n\n";
+      t = brk + t;
+      rel = rel.map((c) => ({ ...c, start: c.start + brk.length, end: c.end + brk.length }));
+    }
     let out = t;
     if (this.opts.maxTokens !== null) {
-      const budget = this.opts.maxTokens - estimateTokens(this.text);
+      const budget = this.opts.maxTokens - estimateTokens(this.written);
       const cut = truncateToTokens(t, budget);
       if (cut.length < t.length) {
         out = cut;
@@ -166,6 +202,7 @@ export class OutputShaper {
     const base = this.text.length;
     const abs = rel.map((c) => ({ ...c, start: c.start + base, end: c.end + base }));
     this.text += out;
+    this.written += out;
     this.citations.push(...abs);
     return [{ kind: "text", text: out, citations: abs }];
   }

@@ -3,13 +3,15 @@ import type { GrokEvent } from "../core/events.js";
 import type { GrokChatRequest } from "../grok/chat-request.js";
 import type { GrokAccountRef, GrokClient } from "../grok/client.js";
 import type { ModelEntry } from "../grok/models.js";
+import { type ImageServing, withImageDownloads } from "../media/chat-images.js";
 import type { UploadFile } from "../media/fetch-image.js";
 import type { UpstreamJob } from "./pipeline.js";
 
 /**
- * The grok.com chat request for a flattened prompt. With client tools active, grok's own tools
- * that would compete with them are switched off (image generation; the REST `toolOverrides`
- * of grok-protocol.md §4.2); its web search stays on and still surfaces as citations.
+ * The grok.com chat request for a flattened prompt. Any chat model may call grok's image tool
+ * (grok-protocol.md §7.1), so image generation is on; with client tools active, grok's own
+ * tools that would compete with them are switched off (image generation; the REST
+ * `toolOverrides` of §4.2); its web search stays on and still surfaces as citations.
  */
 export function buildChatRequest(prompt: string, model: ModelEntry, s: GrokSettings, opts: { clientTools: boolean }): GrokChatRequest {
   return {
@@ -18,18 +20,22 @@ export function buildChatRequest(prompt: string, model: ModelEntry, s: GrokSetti
     fileIds: [],
     temporary: s.temporary,
     disableSearch: false,
-    enableImageGeneration: false,
+    enableImageGeneration: !opts.clientTools,
     imageGenerationCount: 2,
     ...(opts.clientTools ? { toolOverrides: { imageGen: false, videoGen: false } } : {}),
   };
 }
 
-/** Uploads the files with the leased account, then chats with their ids attached (same account, UA and egress). */
-export function chatCall(grok: GrokClient, model: ModelEntry, request: GrokChatRequest, files: UploadFile[]): UpstreamJob["call"] {
-  return async function* (acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+/**
+ * Uploads the files with the leased account, then chats with their ids attached (same account,
+ * UA and egress); generated images are downloaded with that account inside the call (`images`).
+ */
+export function chatCall(grok: GrokClient, model: ModelEntry, request: GrokChatRequest, files: UploadFile[], images?: ImageServing | null): UpstreamJob["call"] {
+  const call = async function* (acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
     const fileIds: string[] = [];
     for (const f of files) fileIds.push(await grok.upload(acc, f, signal));
     const req = fileIds.length ? { ...request, fileIds: [...request.fileIds, ...fileIds] } : request;
     yield* grok.chat(req, acc, signal, model.gatewayMode !== null);
   };
+  return images && request.enableImageGeneration ? withImageDownloads(call, images) : call;
 }

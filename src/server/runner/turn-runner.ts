@@ -7,6 +7,7 @@ import type { GrokClient } from "../grok/client.js";
 import type { ModelCatalog } from "../grok/models.js";
 import type { Logger } from "../log.js";
 import type { RequestLogHook, RequestTrace } from "../observe/request-log.js";
+import type { ImageServing } from "../media/chat-images.js";
 import { resolveAttachments } from "../media/fetch-image.js";
 import type { ProtocolAdapter, RenderContext, SseFrame } from "../protocols/adapter.js";
 import { estimateTokens } from "../protocols/estimate-tokens.js";
@@ -28,6 +29,14 @@ export interface RunnerDeps {
   log: Logger;
   /** Told about every request (the manager's request log); never changes what the client gets. */
   requestLog?: RequestLogHook;
+  /** How generated images of this request are downloaded, cached and linked (absent: not shown). */
+  images?: (ctx: Context, prompt: string | null) => ImageServing;
+}
+
+/** The last user message, as the prompt stored with generated media. */
+export function lastUserText(turn: Turn): string | null {
+  const m = [...turn.messages].reverse().find((x) => x.role === "user" && x.text.trim());
+  return m ? m.text.trim().slice(0, 2000) : null;
 }
 
 /**
@@ -60,6 +69,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
   const request = buildChatRequest(prompt, model, s, { clientTools });
   const rctx: RenderContext = { turn, requestId, servedModel: model.id, settings: s, promptTokens: estimateTokens(prompt) };
   const output = new TurnOutput(turn, s, prompt);
+  const images = deps.images?.(ctx, lastUserText(turn)) ?? null;
   trace?.turn({ model: turn.model, servedModel: model.id, stream: turn.stream, prompt: () => prompt });
 
   if (!turn.stream) {
@@ -68,7 +78,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
       if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
     });
     const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: abort.signal });
-    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files), requestId, signal: abort.signal, buffered: true };
+    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: abort.signal, buffered: true };
     for await (const e of deps.pipeline.run(job)) {
       if (e.type === "error") throw inBandError(e.error);
       if (e.type === "done") break;
@@ -90,7 +100,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
   };
   try {
     const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: sse.abort.signal });
-    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files), requestId, signal: sse.abort.signal };
+    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: sse.abort.signal };
     for await (const e of deps.pipeline.run(job)) {
       if (e.type === "error") {
         const err = inBandError(e.error);
