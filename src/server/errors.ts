@@ -1,4 +1,5 @@
 import type { FailureKind } from "./core/account.js";
+import { redactUrl } from "./log.js";
 
 /** Stable error codes. Each protocol adapter maps them onto its own wire shape. */
 export type ErrorCode =
@@ -13,6 +14,8 @@ export type ErrorCode =
   | "not_found"
   | "model_not_found"
   | "payload_too_large"
+  | "unsupported_media_type"
+  | "server_busy"
   | "no_account"
   | "rate_limited"
   | "upstream_unauthorized"
@@ -52,7 +55,8 @@ export class ProxyError extends Error {
     message: string,
     opts: { param?: string | null; cause?: unknown; expose?: boolean; retryAfterMs?: number | null; retryable?: boolean | null; attempts?: AttemptNote[]; kind?: FailureKind | null } = {},
   ) {
-    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    // Messages reach clients and logs: never with a URL's user and password (a proxy_url, say).
+    super(redactUrl(message), opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = "ProxyError";
     this.status = status;
     this.code = code;
@@ -60,7 +64,7 @@ export class ProxyError extends Error {
     this.expose = opts.expose ?? true;
     this.retryAfterMs = opts.retryAfterMs ?? null;
     this.retryable = opts.retryable ?? null;
-    this.attempts = opts.attempts ?? [];
+    this.attempts = (opts.attempts ?? []).map((a) => ({ ...a, message: redactUrl(a.message) }));
     this.kind = opts.kind ?? null;
   }
 }

@@ -22,7 +22,7 @@ export function createLogger(level: LogLevel = "info", scope = "", write: (line:
     if (ORDER[lvl] < ORDER[logger.level]) return;
     const time = new Date().toISOString();
     const extra = fields && Object.keys(fields).length ? " " + safeJson(fields) : "";
-    write(`${time} ${lvl.toUpperCase().padEnd(5)} ${scope ? `[${scope}] ` : ""}${msg}${extra}`);
+    write(redactUrl(`${time} ${lvl.toUpperCase().padEnd(5)} ${scope ? `[${scope}] ` : ""}${msg}${extra}`));
   };
   const logger: Logger = {
     level,
@@ -52,4 +52,14 @@ function safeJson(v: unknown): string {
 export function mask(secret: string): string {
   if (secret.length <= 12) return "***";
   return `${secret.slice(0, 6)}…${secret.slice(-4)}`;
+}
+
+/**
+ * Removes user and password from every URL in a text (`socks5://bob:pw@host:1080` →
+ * `socks5://***@host:1080`), also from scheme-less `user:pass@host` forms a typo leaves behind.
+ * Applied to every log line and every error message a client receives.
+ */
+export function redactUrl(text: string): string {
+  if (!text.includes("@")) return text;
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/?)[^\s/?#"'<>]*@/gi, "$1***@").replace(/(^|[\s"'(=,])[^\s/:@"'<>()=,]+:[^\s/@"'<>()]+@(?=[\w[])/g, "$1***@");
 }
