@@ -3,7 +3,8 @@ import Koa, { type Context } from "koa";
 import { AdminAuth } from "./admin/auth.js";
 import { pagesRouter } from "./admin/pages.js";
 import { adminRouter } from "./admin/routes.js";
-import { clientAuth, cors, errors, loopbackHostGuard, requestId } from "./api/middleware.js";
+import { clientAuth, cors, errors, loopbackHostGuard, originGuard, presentedKey, requestId, safeEqual } from "./api/middleware.js";
+import { listensOnLoopback } from "./api/guards.js";
 import { openaiRouter } from "./api/openai.js";
 import { speechRouter } from "./api/speech.js";
 import type { RuntimeConfig } from "./config/env.js";
@@ -13,7 +14,7 @@ import { ProxyError } from "./errors.js";
 import type { GrokClient } from "./grok/client.js";
 import type { ModelCatalog } from "./grok/models.js";
 import { UpstreamError } from "./grok/upstream-error.js";
-import type { Logger } from "./log.js";
+import { redactUrl, type Logger } from "./log.js";
 import type { ChatPipeline } from "./pipeline.js";
 import type { AccountPool } from "./pool/index.js";
 import { renderOpenAIError } from "./protocols/openai/render.js";
@@ -35,7 +36,7 @@ export interface AppDeps {
 
 /** Error shape by path: admin routes answer `{success:false,…}`, everything else OpenAI's shape. */
 function renderFor(ctx: Context) {
-  if (ctx.path.startsWith("/api/")) return (err: ProxyError) => ({ success: false, message: err.expose ? err.message : "Internal error", code: err.code, error: { code: err.code, message: err.message } });
+  if (ctx.path.startsWith("/api/")) return (err: ProxyError) => ({ success: false, message: err.expose ? err.message : "Internal error", code: err.code, error: { code: err.code, message: err.expose ? err.message : "Internal error" } });
   return (err: ProxyError) => renderOpenAIError(err);
 }
 
@@ -47,32 +48,49 @@ export async function testAccount(deps: Pick<AppDeps, "pool">, token: string) {
     return { ok: true, message: "Token is valid", kind: null, view: deps.pool.get(token) };
   } catch (err) {
     const f = err instanceof UpstreamError ? err.failure : null;
-    return { ok: false, message: f?.message ?? (err as Error).message, kind: f?.kind ?? "network", view: deps.pool.get(token) };
+    return { ok: false, message: redactUrl(f?.message ?? (err as Error).message), kind: f?.kind ?? "network", view: deps.pool.get(token) };
   }
+}
+
+/** The full /health report (counts, storage, memory): for the owner, see healthIsOpen. */
+export function healthReport(deps: AppDeps) {
+  const st = deps.pool.stats();
+  return {
+    status: "ok",
+    version: "0.1.0",
+    uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+    storage: deps.store.mode,
+    transport: deps.grok.transportName,
+    chat_transport: deps.settings.value.grok.chat_transport,
+    accounts: { total: st.total, usable: st.usable, cooling: st.cooling, dead: st.dead, disabled: st.disabled, next_reset_at: st.nextResetAt },
+    problems: deps.store.problems ?? [],
+    memory: (({ rss, heapUsed }) => ({ rss, heap_used: heapUsed }))(process.memoryUsage()),
+  };
 }
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
+  // Who may call (docs/security.md): CORS grants, then Host (DNS rebinding) and Origin (cross-site) checks.
+  const keys = () => deps.runtime.apiKeys ?? splitKeys(deps.settings.value.grok.api_key);
+  const keyRequired = () => !listensOnLoopback(deps.runtime.host) && !deps.settings.value.grok.trusted_network;
+  const access = { keys, allowedOrigins: () => deps.settings.value.grok.cors_allowed_origins, baseUrl: () => deps.settings.value.global.base_url };
   app.use(requestId());
-  app.use(cors());
+  app.use(cors(access));
   app.use(errors(deps.log, renderFor));
-  app.use(loopbackHostGuard(deps.runtime.host));
+  app.use(loopbackHostGuard(deps.runtime.host, access.baseUrl));
+  app.use(originGuard(access));
 
   const root = new Router();
-  root.get("/health", (ctx) => {
-    const st = deps.pool.stats();
-    ctx.body = {
-      status: "ok",
-      version: "0.1.0",
-      uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
-      storage: deps.store.mode,
-      transport: deps.grok.transportName,
-      chat_transport: deps.settings.value.grok.chat_transport,
-      accounts: { total: st.total, usable: st.usable, cooling: st.cooling, dead: st.dead, disabled: st.disabled, next_reset_at: st.nextResetAt },
-      problems: deps.store.problems ?? [],
-      memory: (({ rss, heapUsed }) => ({ rss, heap_used: heapUsed }))(process.memoryUsage()),
-    };
+  // With client auth on, /health tells strangers only "ok"; the key or an admin session gets the counts.
+  const healthIsOpen = async (ctx: Context) => {
+    const k = keys();
+    if (!k.length && !keyRequired()) return true;
+    const presented = presentedKey(ctx);
+    return !!presented && (k.some((x) => safeEqual(x, presented)) || (await deps.auth.verify(presented)));
+  };
+  root.get("/health", async (ctx) => {
+    ctx.body = (await healthIsOpen(ctx)) ? healthReport(deps) : { status: "ok" };
   });
   app.use(root.routes());
   app.use(pagesRouter().routes());
@@ -85,11 +103,14 @@ export function createApp(deps: AppDeps): Koa {
     storageMode: deps.store.mode,
     testAccount: (t) => testAccount(deps, t),
     envApiKeys: deps.runtime.apiKeys,
+    health: () => healthReport(deps),
+    beyondLoopback: !listensOnLoopback(deps.runtime.host),
+    log: deps.log.child("admin"),
   });
   app.use(admin.routes());
 
   const client = new Router();
-  client.use(clientAuth(() => deps.runtime.apiKeys ?? splitKeys(deps.settings.value.grok.api_key)));
+  client.use(clientAuth(keys, { keyRequired, log: deps.log.child("auth") }));
   const openai = openaiRouter({ pipeline: deps.pipeline, catalog: deps.catalog, settings: () => deps.settings.value.grok, log: deps.log.child("openai") });
   client.use(openai.routes());
   client.use(speechRouter({ pipeline: deps.pipeline, grok: deps.grok }).routes());

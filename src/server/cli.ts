@@ -1,3 +1,4 @@
+import { listensOnLoopback } from "./api/guards.js";
 import { loadRuntimeConfig, type CliFlags } from "./config/env.js";
 import { createLogger } from "./log.js";
 import { startServer } from "./server.js";
@@ -47,8 +48,21 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   ];
   if (running.generatedPassword)
     lines.push("", `  First run: generated admin password: ${running.generatedPassword}`, "  It is shown only now and stored hashed. Set GROK2API_ADMIN_PASSWORD to choose your own.");
+  if (running.generatedApiKey)
+    lines.push(
+      "",
+      `  Listening beyond loopback: generated client API key: ${running.generatedApiKey}`,
+      "  It is shown only now (the manager page has it under api_key). /v1 requires it. Set GROK2API_API_KEY to choose your own,",
+      "  or grok.trusted_network=true to serve the network without a key.",
+    );
   const keys = runtime.apiKeys ?? running.deps.settings.value.grok.api_key.split(",").filter((k) => k.trim());
-  if (!keys.length) lines.push("", "  Client API keys: none configured — /v1 accepts any key. Set GROK2API_API_KEY or the api_key setting.");
+  if (!keys.length)
+    lines.push(
+      "",
+      running.deps.settings.value.grok.trusted_network && !listensOnLoopback(runtime.host)
+        ? "  Client API keys: none — grok.trusted_network is on, so anyone on the network may use /v1."
+        : "  Client API keys: none configured — /v1 accepts local clients without a key (web pages: loopback origins only). Set GROK2API_API_KEY or the api_key setting.",
+    );
   console.log(lines.join("\n"));
   let stopping = false;
   const stop = async (signal: string) => {

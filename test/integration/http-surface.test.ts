@@ -91,9 +91,11 @@ describe("HTTP surface", () => {
     expect(await status("127.0.0.1")).toBe(200);
   });
 
-  it("answers /health", async () => {
-    const res = await fetch(`${stack.url}/health`);
-    expect(res.status).toBe(200);
+  it("answers /health: only \"ok\" to strangers while a key is set, the details with the key", async () => {
+    const anon = await fetch(`${stack.url}/health`);
+    expect(anon.status).toBe(200);
+    expect(await anon.json()).toEqual({ status: "ok" });
+    const res = await fetch(`${stack.url}/health`, { headers: { authorization: "Bearer key-one" } });
     expect(await res.json()).toMatchObject({ status: "ok", storage: "file", accounts: { total: 1 } });
   });
 });

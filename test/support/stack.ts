@@ -4,9 +4,9 @@ import path from "node:path";
 import OpenAI from "openai";
 import { loadRuntimeConfig } from "../../src/server/config/env.js";
 import type { GrokSettings } from "../../src/server/config/settings-schema.js";
-import { createLogger } from "../../src/server/log.js";
+import { createLogger, type Logger } from "../../src/server/log.js";
 import type { Tier } from "../../src/server/core/account.js";
-import { startServer, type RunningServer } from "../../src/server/server.js";
+import { startServer, type HttpTimeouts, type RunningServer } from "../../src/server/server.js";
 import { startFakeGrok, type FakeAccount, type FakeGrok } from "../fake-grok/index.js";
 
 export const ADMIN_PASSWORD = "test-admin-password";
@@ -29,6 +29,9 @@ export interface StackOptions {
   settings?: Partial<GrokSettings>;
   env?: Record<string, string>;
   transport?: "impit" | "fetch";
+  /** The server's logger (default: LOG_LEVEL from TEST_LOG_LEVEL, to stderr). */
+  log?: Logger;
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 /** The fake grok.com and the real server on loopback, wired together, with an official OpenAI client. */
@@ -45,7 +48,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...opts.env,
   });
-  const server = await startServer(runtime, { log: createLogger(runtime.logLevel) });
+  const server = await startServer(runtime, { log: opts.log ?? createLogger(runtime.logLevel), ...(opts.httpTimeouts ? { httpTimeouts: opts.httpTimeouts } : {}) });
   if (opts.settings) await server.deps.settings.update({ grok: opts.settings as Record<string, unknown> });
   const accounts: FakeAccount[] = [];
   const addAccount = async (tier: Tier = "basic") => {

@@ -7,8 +7,12 @@ import type { AccountPool, AccountView } from "../pool/index.js";
 import type { Tier } from "../core/account.js";
 import type { Store, StorageMode } from "../store/types.js";
 import { exportJson, exportLegacyTokenJson, importJson } from "../store/legacy.js";
-import { readJson, readText } from "../api/middleware.js";
+import { LOGIN_LIMIT, MAX_BODY, readJson, readPlainText } from "../api/middleware.js";
+import { splitKeys } from "../config/env.js";
+import { JsonDepthError, MAX_JSON_DEPTH, parseJsonLimited } from "../core/json.js";
+import type { Logger } from "../log.js";
 import type { AdminAuth } from "./auth.js";
+import { clearSessionCookie, sessionToken, setSessionCookie } from "./session-cookie.js";
 import type { LoginResponse, TokenInfo, TokenListResponse } from "../../shared/admin-api.js";
 
 /**
@@ -24,7 +28,15 @@ export interface AdminDeps {
   /** Tests the given account against grok.com (session + quota); resolves to the refreshed view. */
   testAccount: (token: string) => Promise<{ ok: boolean; message: string; kind: string | null; view: AccountView | undefined }>;
   envApiKeys: string[] | null;
+  /** The full health report (GET /api/health). */
+  health?: () => unknown;
+  /** True when the server listens beyond loopback (a key is then needed unless trusted_network). */
+  beyondLoopback?: boolean;
+  log?: Logger;
 }
+
+/** Token lists for add/delete may be long (thousands of cookies). */
+const TOKEN_LIST_LIMIT = 16 * 1024 * 1024;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
@@ -82,32 +94,53 @@ function tierFromType(v: unknown): Tier {
   throw new ProxyError(400, "invalid_value", 'token_type must be "sso" or "ssoSuper"', { param: "token_type" });
 }
 
+/** Requests waiting for a free account slot (queue_timeout / queue_max_depth) and how long they waited. */
+export function queueStats(pool: Pick<AccountPool, "admissionStats">) {
+  const a = pool.admissionStats();
+  return {
+    depth: a.depth,
+    peak_depth: a.peakDepth,
+    queues: a.queues.map((q) => ({ tier: q.tier, bucket: q.bucket, depth: q.depth, oldest_wait_ms: q.oldestWaitMs })),
+    served_at_once: a.totals.immediate,
+    queued: a.totals.queued,
+    granted: a.totals.granted,
+    timed_out: a.totals.timedOut,
+    aborted: a.totals.aborted,
+    rejected_full: a.totals.rejectedFull,
+    failed: a.totals.failed,
+    wait_ms: a.waitMs,
+    typical_hold_ms: a.typicalHoldMs,
+  };
+}
+
 export function adminRouter(deps: AdminDeps): Router {
   const r = new Router({ prefix: "/api" });
 
   r.post("/login", async (ctx) => {
-    const body = await readJson(ctx);
+    const body = await readJson(ctx, LOGIN_LIMIT);
     if (!isObj(body) || typeof body.username !== "string" || typeof body.password !== "string")
       throw new ProxyError(400, "missing_field", "username and password are required", { param: "username" });
-    const ip = ctx.ip;
-    if (deps.auth.throttled(ip)) throw new ProxyError(429, "rate_limited", "Too many failed logins; wait a minute.", { retryAfterMs: 60_000 });
-    const token = await deps.auth.login(body.username, body.password, ip);
-    if (!token) {
+    const result = await deps.auth.login(body.username, body.password, ctx.ip);
+    if (!result.ok && result.retryAfterMs !== null)
+      throw new ProxyError(429, "rate_limited", `Too many failed logins; try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`, { retryAfterMs: result.retryAfterMs });
+    if (!result.ok) {
       ctx.status = 401;
       ctx.body = { success: false, message: "Invalid username or password" } satisfies LoginResponse;
       return;
     }
-    ctx.body = { success: true, token, message: "Login successful" } satisfies LoginResponse;
+    setSessionCookie(ctx, result.token); // the manager's session (HttpOnly, SameSite=Strict, Path=/api)
+    ctx.body = { success: true, token: result.token, message: "Login successful" } satisfies LoginResponse;
   });
 
   const requireSession = async (ctx: Context, next: Next) => {
-    if (!(await deps.auth.verify(bearer(ctx)))) throw new ProxyError(401, "unauthorized", "Admin session missing or expired; POST /api/login first.", { retryable: false });
+    if (!(await deps.auth.verify(sessionToken(ctx)))) throw new ProxyError(401, "unauthorized", "Admin session missing or expired; POST /api/login first.", { retryable: false });
     await next();
   };
   r.use(async (ctx, next) => (ctx.path === "/api/login" ? next() : requireSession(ctx, next)));
 
   r.post("/logout", async (ctx) => {
-    const ok = await deps.auth.logout(bearer(ctx) ?? "");
+    const ok = await deps.auth.logout(sessionToken(ctx) ?? "");
+    clearSessionCookie(ctx);
     ctx.body = { success: ok, message: ok ? "Logged out" : "Invalid session" };
   });
 
@@ -117,7 +150,7 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   r.post("/tokens/add", async (ctx) => {
-    const body = await readJson(ctx);
+    const body = await readJson(ctx, TOKEN_LIST_LIMIT);
     if (!isObj(body)) throw new ProxyError(400, "invalid_json", "Expected a JSON object");
     const tier = tierFromType(body.token_type);
     const tokens = [...new Set(stringList(body.tokens, "tokens").map(normalizeSso).filter(Boolean))];
@@ -127,7 +160,7 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   r.post("/tokens/delete", async (ctx) => {
-    const body = await readJson(ctx);
+    const body = await readJson(ctx, TOKEN_LIST_LIMIT);
     if (!isObj(body)) throw new ProxyError(400, "invalid_json", "Expected a JSON object");
     const tokens = stringList(body.tokens, "tokens").map(normalizeSso);
     const count = await deps.pool.remove(tokens);
@@ -240,8 +273,15 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   r.post("/tokens/import", async (ctx) => {
-    const raw = await readText(ctx);
+    const raw = await readPlainText(ctx, MAX_BODY);
     let result;
+    try {
+      // A JSON document is depth-checked first: the importers walk it recursively.
+      if (/^\s*[[{]/.test(raw)) parseJsonLimited(raw, MAX_JSON_DEPTH);
+    } catch (err) {
+      if (err instanceof JsonDepthError) throw new ProxyError(400, "invalid_value", `Import nests deeper than ${err.maxDepth} levels${err.path ? ` at ${err.path}` : ""}`, { param: err.path || "body" });
+      // not JSON: importJson says what is wrong with it (or reads it as a token list)
+    }
     try {
       result = importJson(raw);
     } catch (err) {
@@ -281,15 +321,25 @@ export function adminRouter(deps: AdminDeps): Router {
     if (global !== undefined && !isObj(global)) throw new ProxyError(400, "invalid_value", "global_config must be an object", { param: "global_config" });
     if (grok !== undefined && !isObj(grok)) throw new ProxyError(400, "invalid_value", "grok_config must be an object", { param: "grok_config" });
     const g = global ? { ...global } : undefined;
-    if (g && typeof g.admin_password === "string" && g.admin_password) {
-      if (g.admin_password.length < 8) throw new ProxyError(400, "invalid_value", "admin_password must have at least 8 characters", { param: "global_config.admin_password" });
-      await deps.auth.setPassword(g.admin_password);
-    }
+    const newPassword = g && typeof g.admin_password === "string" && g.admin_password ? g.admin_password : null;
+    if (newPassword !== null && newPassword.length < 8) throw new ProxyError(400, "invalid_value", "admin_password must have at least 8 characters", { param: "global_config.admin_password" });
     if (g) delete g.admin_password;
     const k = grok ? { ...grok } : undefined;
     if (k) delete k.api_key_from_env;
+    if (deps.beyondLoopback && !deps.envApiKeys) {
+      // Listening on the network: the key may not be removed unless the network is declared trusted.
+      const cur = deps.settings.value.grok;
+      const key = k && "api_key" in k ? String(k.api_key ?? "") : cur.api_key;
+      const trusted = k && "trusted_network" in k ? k.trusted_network === true || k.trusted_network === "true" : cur.trusted_network;
+      if (!splitKeys(key).length && !trusted)
+        throw new ProxyError(400, "invalid_value", "This server listens on the network: grok.api_key may not be empty unless grok.trusted_network is true.", { param: "grok_config.api_key" });
+    }
     await deps.settings.update({ ...(g ? { global: g } : {}), ...(k ? { grok: k } : {}) });
-    ctx.body = { success: true, message: "Settings updated" };
+    if (newPassword !== null) {
+      await deps.auth.setPassword(newPassword); // ends every session, this one included
+      deps.log?.info("admin password changed; all sessions ended");
+    }
+    ctx.body = { success: true, message: newPassword !== null ? "Settings updated; the admin password changed, sign in again" : "Settings updated" };
   });
 
   r.get("/stats", (ctx) => {
@@ -318,8 +368,13 @@ export function adminRouter(deps: AdminDeps): Router {
         in_flight: st.inFlight,
         next_reset_at: st.nextResetAt,
         by_tier: st.byTier,
+        queue: queueStats(deps.pool),
       },
     };
+  });
+
+  r.get("/health", (ctx) => {
+    ctx.body = deps.health ? deps.health() : { status: "ok" };
   });
 
   r.get("/storage/mode", (ctx) => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { originListProblem } from "../net/origin.js";
 
 /**
  * The settings schema: one place for every setting, its default and its validation.
@@ -8,6 +9,27 @@ import { z } from "zod";
 const bool = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
 const num = (min: number, max: number) => z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number().min(min).max(max));
 const int = (min: number, max: number) => z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number().int().min(min).max(max));
+
+const PROXY_SCHEMES = ["http:", "https:", "socks4:", "socks4a:", "socks5:", "socks5h:"];
+/** Why a proxy URL is unusable, or null ("" is fine: no proxy). Never repeats the value: it may hold a password. */
+export function proxyUrlProblem(value: string): string | null {
+  const v = value.trim();
+  if (!v) return null;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return "must be a URL like http://host:3128 or socks5://user:pass@host:1080";
+  }
+  if (!PROXY_SCHEMES.includes(u.protocol)) return "the scheme must be http, https, socks4 or socks5";
+  if (!u.hostname) return "needs a host";
+  if ((u.pathname && u.pathname !== "/") || u.search || u.hash) return "must be scheme://[user:pass@]host:port with nothing after the port";
+  return null;
+}
+const proxyUrl = z.string().superRefine((v, ctx) => {
+  const problem = proxyUrlProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 export const DEFAULT_USER_AGENT =
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36";
@@ -26,10 +48,20 @@ export const globalSchema = z.looseObject({
 export const grokSchema = z.looseObject({
   /** Client API key(s) for /v1/*, comma-separated; empty = no client auth. GROK2API_API_KEY overrides it. */
   api_key: z.string().default(""),
+  /** Browser origins (comma-separated) allowed to call /v1 while no API key is set; loopback origins always are. */
+  cors_allowed_origins: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = originListProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .default(""),
+  /** Listening beyond loopback (HOST=0.0.0.0) without an API key: allowed only on a network you trust. */
+  trusted_network: bool.default(false),
   /** Egress proxy for every upstream call (http://, https://, socks5://). */
-  proxy_url: z.string().default(""),
+  proxy_url: proxyUrl.default(""),
   /** Proxy for asset downloads; empty = proxy_url. */
-  cache_proxy_url: z.string().default(""),
+  cache_proxy_url: proxyUrl.default(""),
   /** Cloudflare clearance cookie value (must come from the same browser/IP/UA as user_agent). */
   cf_clearance: z.string().default(""),
   /** Static x-statsig-id value (statsig_mode "static"). */
