@@ -3,6 +3,7 @@ import Koa, { type Context } from "koa";
 import { AdminAuth } from "./admin/auth.js";
 import { pagesRouter } from "./admin/pages.js";
 import { adminRouter } from "./admin/routes.js";
+import { cacheRouter } from "./admin/cache-routes.js";
 import { clientAuth, cors, errors, loopbackHostGuard, originGuard, presentedKey, requestId, safeEqual } from "./api/middleware.js";
 import { listensOnLoopback } from "./api/guards.js";
 import { openaiRouter } from "./api/openai.js";
@@ -15,6 +16,8 @@ import type { GrokClient } from "./grok/client.js";
 import type { ModelCatalog } from "./grok/models.js";
 import { UpstreamError } from "./grok/upstream-error.js";
 import { redactUrl, type Logger } from "./log.js";
+import type { MediaCache } from "./media/cache.js";
+import { mediaRoutes } from "./media/serve.js";
 import type { ChatPipeline } from "./pipeline.js";
 import type { AccountPool } from "./pool/index.js";
 import { renderOpenAIError } from "./protocols/openai/render.js";
@@ -30,6 +33,8 @@ export interface AppDeps {
   pipeline: ChatPipeline;
   catalog: () => ModelCatalog;
   auth: AdminAuth;
+  /** Generated images and videos, served at /images/{name} and /videos/{name}. */
+  media: MediaCache;
   log: Logger;
   startedAt: number;
 }
@@ -79,6 +84,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(cors(access));
   app.use(errors(deps.log, renderFor));
   app.use(loopbackHostGuard(deps.runtime.host, access.baseUrl));
+  // Media files load in <img>/<video> tags of any chat UI (cross-site, no key): served before the origin guard.
+  app.use(mediaRoutes(() => deps.media));
   app.use(originGuard(access));
 
   const root = new Router();
@@ -107,6 +114,7 @@ export function createApp(deps: AppDeps): Koa {
     beyondLoopback: !listensOnLoopback(deps.runtime.host),
     log: deps.log.child("admin"),
   });
+  app.use(cacheRouter({ auth: deps.auth, media: deps.media, baseUrl: () => deps.settings.value.global.base_url }).routes());
   app.use(admin.routes());
 
   const client = new Router();

@@ -1,4 +1,6 @@
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AdminAuth } from "./admin/auth.js";
@@ -9,6 +11,7 @@ import { SettingsService } from "./config/settings.js";
 import { GrokClient } from "./grok/client.js";
 import { ModelCatalog } from "./grok/models.js";
 import { createLogger, type Logger, parseLogLevel } from "./log.js";
+import { MediaCache } from "./media/cache.js";
 import { ChatPipeline } from "./pipeline.js";
 import { AccountPool } from "./pool/index.js";
 import { createStore } from "./store/index.js";
@@ -96,7 +99,15 @@ export async function startServer(runtime: RuntimeConfig, opts: { log?: Logger; 
   const auth = new AdminAuth(store, () => runtime.adminUsername, { log: log.child("admin") });
   const { generated } = await auth.init(runtime.adminPassword);
   const generatedApiKey = await ensureNetworkKey(runtime, settings);
-  const deps: AppDeps = { runtime, store, settings, pool, grok, pipeline, catalog: () => catalog, auth, log, startedAt: Date.now() };
+  // The media cache stays on this machine whatever the storage mode; the listing names the instance.
+  const MB = 1024 * 1024;
+  const media = new MediaCache({
+    dir: path.join(runtime.dataDir, "media"),
+    maxBytes: () => ({ image: settings.value.global.image_cache_max_size_mb * MB, video: settings.value.global.video_cache_max_size_mb * MB }),
+    instance: `${hostname()}:${runtime.port}`,
+    log: log.child("media"),
+  });
+  const deps: AppDeps = { runtime, store, settings, pool, grok, pipeline, catalog: () => catalog, auth, log, startedAt: Date.now(), media };
   const app = createApp(deps);
   const t = { ...HTTP_TIMEOUTS, ...opts.httpTimeouts };
   // Slow-loris guard: a request must arrive within these (Node checks every connectionsCheckingInterval).
@@ -128,6 +139,7 @@ export async function startServer(runtime: RuntimeConfig, opts: { log?: Logger; 
         server.closeAllConnections?.();
       });
       await pool.close();
+      await media.flush().catch(() => undefined);
       await store.close();
     },
   };
