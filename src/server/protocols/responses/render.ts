@@ -52,16 +52,15 @@ export function messageItem(id: string, text: string, annotations: Obj[], status
   return { id, type: "message", status, role: "assistant", content: status === "in_progress" ? [] : [{ type: "output_text", text, annotations, logprobs: [] }] };
 }
 
-/** JSON arguments of a freeform call → its text (`{input}` from the tool sieve; anything else as the raw JSON). */
+/** JSON arguments of a freeform call → its text (`{input}` from the tool sieve; anything else as it came). */
 function freeformInput(args: string): string {
+  let v: unknown;
   try {
-    const v = JSON.parse(args) as unknown;
-    if (v && typeof v === "object" && typeof (v as Obj).input === "string") return (v as Obj).input as string;
+    v = JSON.parse(args);
   } catch {
-    /* not JSON: the text itself */
     return args;
   }
-  return args;
+  return v && typeof v === "object" && typeof (v as Obj).input === "string" ? ((v as Obj).input as string) : args;
 }
 
 /** The output item a tool call becomes (function_call, custom_tool_call or local_shell_call), finished. */
@@ -127,9 +126,9 @@ export function renderResponse(summary: TurnSummary, ctx: RenderContext): Obj {
   return responseObject(ctx, { status, output, usage: summary.usage });
 }
 
-type Open =
-  | { kind: "reasoning"; index: number; id: string; text: string }
-  | { kind: "message"; index: number; id: string; text: string; base: number; annotations: Obj[] };
+type OpenReasoning = { kind: "reasoning"; index: number; id: string; text: string };
+type OpenMessage = { kind: "message"; index: number; id: string; text: string; base: number; annotations: Obj[] };
+type Open = OpenReasoning | OpenMessage;
 
 /** Per-stream state of one response: lazily opened, items closed in order, one terminal event. */
 export class ResponsesStream implements StreamRenderer {
@@ -195,7 +194,7 @@ export class ResponsesStream implements StreamRenderer {
 
   private openMessage(): SseFrame[] {
     const out = this.close();
-    const open: Open = { kind: "message", index: this.nextIndex(), id: newMessageItemId(), text: "", base: this.answerLength, annotations: [] };
+    const open: OpenMessage = { kind: "message", index: this.nextIndex(), id: newMessageItemId(), text: "", base: this.answerLength, annotations: [] };
     this.open = open;
     out.push(this.ev("response.output_item.added", { output_index: open.index, item: messageItem(open.id, "", [], "in_progress") }));
     out.push(this.ev("response.content_part.added", { item_id: open.id, output_index: open.index, content_index: 0, part: { type: "output_text", text: "", annotations: [], logprobs: [] } }));
@@ -227,21 +226,21 @@ export class ResponsesStream implements StreamRenderer {
     for (const op of ops) {
       if (op.kind === "reasoning") {
         if (!this.want || (this.reasoningDone && this.open?.kind !== "reasoning")) continue;
-        if (this.open?.kind !== "reasoning") {
+        let open = this.open?.kind === "reasoning" ? this.open : null;
+        if (!open) {
           out.push(...this.close());
-          const open: Open = { kind: "reasoning", index: this.nextIndex(), id: newReasoningItemId(), text: "" };
+          open = { kind: "reasoning", index: this.nextIndex(), id: newReasoningItemId(), text: "" };
           this.open = open;
           out.push(this.ev("response.output_item.added", { output_index: open.index, item: { id: open.id, type: "reasoning", summary: [] } }));
           if (this.want.summary) out.push(this.ev("response.reasoning_summary_part.added", { item_id: open.id, output_index: open.index, summary_index: 0, part: { type: "summary_text", text: "" } }));
         }
-        const open = this.open as Extract<Open, { kind: "reasoning" }>;
         open.text += op.text;
         if (this.want.summary) out.push(this.ev("response.reasoning_summary_text.delta", { item_id: open.id, output_index: open.index, summary_index: 0, delta: op.text }));
         continue;
       }
       if (op.kind === "text") {
         if (this.open?.kind !== "message") out.push(...this.openMessage());
-        const open = this.open as unknown as Extract<Open, { kind: "message" }>;
+        const open = this.open as OpenMessage;
         open.text += op.text;
         this.answerLength += op.text.length;
         out.push(this.ev("response.output_text.delta", { item_id: open.id, output_index: open.index, content_index: 0, delta: op.text, logprobs: [] }));
