@@ -8,7 +8,8 @@
  * - an account A found dead is never tried by B (403 without a grok.com turn);
  * - a rate limit A hit makes B answer 429 at once, without a grok.com turn;
  * - the per-account concurrency cap is one cap across both processes: while A holds the only
- *   slot B answers 429 "busy", and the fake never has two turns of the account open at once.
+ *   slot B answers 429 "busy" (with queue_timeout 0: no waiting; admission.test.ts has the
+ *   queue across processes), and the fake never has two turns of the account open at once.
  */
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -239,14 +240,17 @@ describe.each(["mysql", "redis"] as const)("two server processes sharing one %s 
 
     beforeEach(async () => {
       acc = await addThroughA();
-      await adminA.setGrok({ account_concurrency: 1 });
-      await eventually("B's settings show account_concurrency 1", async () => (await adminB.settings()).grok.account_concurrency === 1);
+      await adminA.setGrok({ account_concurrency: 1, queue_timeout: 0 });
+      await eventually("B's settings show account_concurrency 1, no queue", async () => {
+        const g = (await adminB.settings()).grok;
+        return g.account_concurrency === 1 && g.queue_timeout === 0;
+      });
       await eventually("no connection open at the fake", () => fake.openConnections() === 0);
     });
 
     afterAll(async () => {
       stopSampling();
-      await adminA.setGrok({ account_concurrency: 4 });
+      await adminA.setGrok({ account_concurrency: 4, queue_timeout: 30 });
     });
 
     it("while A holds the only slot (slow turn), B answers 429 busy; once A is done B is served", async () => {

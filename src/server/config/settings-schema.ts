@@ -97,6 +97,10 @@ export const grokSchema = z.looseObject({
   max_attempts: int(1, 20).default(3),
   /** Per-account concurrent requests (0 = unlimited). */
   account_concurrency: int(0, 1000).default(4),
+  /** Seconds a request waits for a free slot when every eligible account is at account_concurrency (0 = answer 429 at once). */
+  queue_timeout: num(0, 3600).default(30),
+  /** Requests that may wait for a slot at once (all models); beyond that 429 at once. 0 = no waiting. */
+  queue_max_depth: int(0, 100_000).default(1000),
   /** Allow image_url attachments from private/loopback addresses (off: SSRF protection). */
   image_url_allow_private: bool.default(false),
   /** Original setting, kept for compatibility; failover is decided by failure kind instead. */

@@ -46,6 +46,11 @@
  * Leases: succeed/fail/release settle once; local in-flight and the store slot are released exactly
  * once. Callers release() in finally. leakCheck() counts leases not settled yet.
  *
+ * Admission (admission.ts): admit() is lease() that, when every eligible account is at its cap
+ * ("busy"), waits in a FIFO queue per (minTier, bucket) until a slot frees, up to a timeout and a
+ * depth cap. Every settled lease and every change of accounts or cap wakes the queue; slots freed
+ * by other processes are found by polling while anybody waits.
+ *
  * Sync: syncOne (operator test: success revives dead/cooling), scheduler: periodic per tier
  * (basic 30 min, super 15 min, heavy 10 min) and "after use" 5 s after a lease ended (only the
  * buckets used). Tier detection from totals (§10.4) only while tierSource is "detected".
@@ -55,6 +60,7 @@ import type {
   AccountView, Lease, LeaseRequest, PoolLogger, PoolOptions, PoolStats, PoolStore, QuotaReading, QuotaSource,
 } from "./api.js";
 import { Columns } from "./columns.js";
+import { Admission, type AdmissionStats, type AdmitOptions } from "./admission.js";
 import { PoolEntry } from "./entry.js";
 import { EntryWriter, errorText } from "./entry-writer.js";
 import { PoolLease, type LeaseHost, type LeaseOutcome } from "./lease.js";
@@ -93,6 +99,7 @@ export class AccountPool {
   private readonly writer: EntryWriter;
   private readonly leasePrefix = randomUUID().slice(0, 8);
   private leaseSeq = 0;
+  private readonly admission: Admission;
 
   constructor(opts: PoolOptions) {
     this.store = opts.store;
@@ -131,6 +138,10 @@ export class AccountPool {
       },
       { tickMs: opts.syncTickMs ?? 1_000, concurrency: Math.max(1, opts.syncConcurrency ?? 4), flushMs: opts.estimateFlushMs ?? 30_000 },
     );
+    this.admission = new Admission(
+      { tryLease: (req) => this.lease(req), now: () => this.clock.now() },
+      { ...(opts.timers ? { timers: opts.timers } : {}), ...(opts.admissionPollMs ? { pollMinMs: opts.admissionPollMs.min, pollMaxMs: opts.admissionPollMs.max } : {}) },
+    );
   }
 
   // ---------------------------------------------------------------- loading
@@ -142,8 +153,9 @@ export class AccountPool {
 
   /** Re-reads changed records (called on the store's change feed). */
   async reload(tokens: string[] | "all"): Promise<void> {
-    if (tokens === "all") return this.reloadAll();
-    await Promise.all([...new Set(tokens)].map((t) => this.reloadOne(t)));
+    if (tokens === "all") await this.reloadAll();
+    else await Promise.all([...new Set(tokens)].map((t) => this.reloadOne(t)));
+    this.admission.wake();
   }
 
   private async reloadAll(): Promise<void> {
@@ -200,6 +212,21 @@ export class AccountPool {
   }
 
   // ---------------------------------------------------------------- leasing
+
+  /**
+   * Like lease(), but when every eligible account is at its concurrency cap the request waits for
+   * a slot (FIFO per minTier + bucket) up to `opts.timeoutMs` and `opts.maxDepth` waiting requests;
+   * then NoAccountError "queue_timeout" / "queue_full". Other NoAccountErrors come at once. An
+   * aborted `opts.signal` leaves the queue at once and rejects with the signal's reason.
+   */
+  admit(req: LeaseRequest, opts: AdmitOptions): Promise<Lease> {
+    return this.admission.admit(req, opts);
+  }
+
+  /** Queue depth, waits and totals of admit() (the admin stats). */
+  admissionStats(): AdmissionStats {
+    return this.admission.stats();
+  }
 
   /** Leases the best eligible account; throws NoAccountError when none can serve the request. */
   async lease(req: LeaseRequest): Promise<Lease> {
@@ -299,6 +326,8 @@ export class AccountPool {
     } finally {
       this.outstanding.delete(lease);
       if (!e.removed) this.noteUse(e, lease.bucket, now);
+      this.admission.noteHold(now - lease.startedAt);
+      this.admission.wake();
     }
   }
 
@@ -358,9 +387,10 @@ export class AccountPool {
     await this.whenIdle();
   }
 
-  /** stopSync() + flush(). */
+  /** stopSync() + flush(); requests still waiting for a slot are refused. */
   async close(): Promise<void> {
     this.stopSync();
+    this.admission.close();
     await this.flush();
   }
 
@@ -385,6 +415,7 @@ export class AccountPool {
     if (records.length > 0) await this.store.putAccounts(records);
     for (const r of records) if (!this.byToken.has(r.token)) this.insert(r);
     if (records.length > 0) this.log("info", "pool: accounts added", { added: records.length, existing: existing.length });
+    if (records.length > 0) this.admission.wake();
     return { added: fresh, existing };
   }
 
@@ -426,6 +457,7 @@ export class AccountPool {
     if (patch.tier !== undefined && patch.tier !== "auto" && !isTier(patch.tier)) throw new TypeError(`update: invalid tier ${String(patch.tier)}`);
     const e = this.requireEntry(token);
     await this.writer.persist(e, patchMutation(patch));
+    this.admission.wake();
     return accountView(e, this.clock.now());
   }
 
@@ -433,6 +465,7 @@ export class AccountPool {
   async markHealthy(token: string, quota?: QuotaReading[]): Promise<void> {
     const e = this.requireEntry(token);
     await this.writer.persist(e, healthyMutation(quota ?? []));
+    this.admission.wake();
   }
 
   /** Confirmed buckets from readings; tier detection (§10.4) while tierSource is "detected". */
@@ -470,6 +503,7 @@ export class AccountPool {
   /** Changes the per-account concurrency cap at runtime (settings change); 0 = unlimited. */
   setConcurrency(cap: number): void {
     this.cap = Math.max(0, Math.floor(cap));
+    this.admission.wake();
   }
 
   async syncOne(token: string): Promise<void> {

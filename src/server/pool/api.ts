@@ -5,6 +5,7 @@
 import type { Store } from "../store/types.js";
 import type { AccountRecord, AccountStatus, Clock, FailureKind, Tier } from "../core/account.js";
 import type { QuotaReading } from "../core/quota.js";
+import type { AdmissionTimers } from "./admission.js";
 
 export type { QuotaReading };
 
@@ -85,6 +86,10 @@ export interface PoolOptions {
   /** How often the scheduler persists local quota estimates of accounts that had no other write. Default 30 s. */
   estimateFlushMs?: number;
   log?: PoolLogger;
+  /** Timers of admission waits and polls (default the global ones, unref'd; tests inject fakes). */
+  timers?: AdmissionTimers;
+  /** Admission's poll for slots freed by other processes while requests wait: first after `min` ms, doubling to `max`. Default 25 / 250. */
+  admissionPollMs?: { min: number; max: number };
 }
 
 export interface AccountView extends AccountRecord {

@@ -3,6 +3,7 @@ export type {
   AccountView, FailOptions, Lease, LeaseRequest, PoolLogLevel, PoolLogger, PoolOptions, PoolStats, PoolStore, QuotaReading, QuotaSource,
 } from "./api.js";
 export { AccountPool, DEFAULT_SYNC_INTERVALS } from "./account-pool.js";
+export type { AdmissionStats, AdmissionTimers, AdmitOptions, QueueOutcome } from "./admission.js";
 export type { AccountPatch, AddOptions } from "./mutations.js";
 export { NoAccountError, type NoAccountCounts, type NoAccountReason } from "./no-account-error.js";
 export { DEFAULT_COOLDOWNS, DEFAULT_RATE_LIMIT_BACKOFF_MAX_MS, FAILURE_KINDS, isFailureKind } from "./reactions.js";

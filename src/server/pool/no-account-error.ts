@@ -1,6 +1,10 @@
 import type { Tier } from "../core/account.js";
 
-export type NoAccountReason = "empty" | "tier" | "all_dead" | "all_cooling" | "quota" | "busy" | "excluded";
+/**
+ * Why no lease was given. "queue_timeout" / "queue_full" come from admission (admission.ts): every
+ * eligible account stayed at its cap for the whole allowed wait, or too many requests wait already.
+ */
+export type NoAccountReason = "empty" | "tier" | "all_dead" | "all_cooling" | "quota" | "busy" | "excluded" | "queue_timeout" | "queue_full";
 
 /** How the accounts of a sufficient tier were classified when no lease could be given. */
 export interface NoAccountCounts {

@@ -40,6 +40,10 @@ export function noAccountError(err: NoAccountError, model: { label: string; minT
       return new ProxyError(403, "upstream_unauthorized", `Every grok.com account that can serve ${model.label} is dead or disabled (cookie expired, logged out or banned). Re-add or test the accounts.`, { retryable: false });
     case "busy":
       return new ProxyError(429, "rate_limited", "All accounts are busy (per-account concurrency limit reached). Retry shortly.", { retryAfterMs: retryAfterMs ?? 1000 });
+    case "queue_timeout":
+    case "queue_full":
+      // waited (or could not wait) for a slot: accounts free up soon, so a plain 429 with a near Retry-After
+      return new ProxyError(429, "rate_limited", `All accounts that can serve ${model.label} are busy (account_concurrency). ${err.message} Retry shortly.`, { retryAfterMs: retryAfterMs ?? 1000 });
     default:
       return new ProxyError(
         429,

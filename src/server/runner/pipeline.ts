@@ -6,7 +6,7 @@ import type { AttemptNote } from "../errors.js";
 import { classifyTransportError, failure } from "../grok/classify.js";
 import { UpstreamError } from "../grok/upstream-error.js";
 import { type Logger, mask } from "../log.js";
-import { type AccountPool, type Lease, type LeaseRequest, NoAccountError } from "../pool/index.js";
+import { type AccountPool, type Lease, type LeaseRequest, NoAccountError, type QueueOutcome } from "../pool/index.js";
 import { finalError, noAccountError, timeoutFailure, upstreamRequestError } from "./failure-status.js";
 
 /**
@@ -44,6 +44,8 @@ export interface PipelineDeps {
   clock?: Clock;
   /** Told each account tried and how it went (the manager's request log); never changes the outcome. */
   onAttempt?: (requestId: string, step: { account: string; outcome: string; message: string | null }) => void;
+  /** Told when a request waited for a free account slot (queue_timeout) and how that ended; never changes the outcome. */
+  onQueue?: (requestId: string, info: QueueOutcome) => void;
 }
 
 type TimeoutWhich = "first" | "idle" | "total";
@@ -75,8 +77,19 @@ export class Pipeline {
       if (this.clock.now() >= deadline) break;
       let lease: Lease;
       try {
-        lease = await this.deps.pool.lease({ bucket: turn.need.bucket, cost: turn.need.cost, minTier: turn.need.minTier, exclude: tried, requestId: turn.requestId });
+        // every eligible account at its cap: wait for a slot (FIFO) up to queue_timeout, within the deadline
+        const onQueue = this.deps.onQueue;
+        lease = await this.deps.pool.admit(
+          { bucket: turn.need.bucket, cost: turn.need.cost, minTier: turn.need.minTier, exclude: tried, requestId: turn.requestId },
+          {
+            signal: turn.signal,
+            timeoutMs: Math.min(s.queue_timeout * 1000, deadline - this.clock.now()),
+            maxDepth: s.queue_max_depth,
+            ...(onQueue ? { onQueued: (info: QueueOutcome) => onQueue(turn.requestId, info) } : {}),
+          },
+        );
       } catch (err) {
+        if (turn.signal.aborted) return; // the client left while waiting for a slot
         if (err instanceof NoAccountError) {
           if (attempts.length === 0) throw noAccountError(err, turn.need);
           break; // nothing left to try: report the attempts below

@@ -74,7 +74,8 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
 
   if (!turn.stream) {
     const abort = new AbortController();
-    ctx.req.on("close", () => {
+    // the response's close: the request's own fired already when its body was read
+    ctx.res.on("close", () => {
       if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
     });
     const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: abort.signal });
