@@ -228,6 +228,20 @@ describe("Responses output", () => {
     await expect(stack.openai.responses.stream(base).finalResponse()).rejects.toBeInstanceOf(APIError);
   });
 
+  it("a silent upstream: the first keep-alive opens the response, later ones are comments; the grammar holds", async () => {
+    await stack.server.deps.settings.update({ grok: { keepalive_interval: 1 } });
+    try {
+      stack.fake.queue("*", { name: "slow", delayMs: 2500 });
+      const { events, raw } = await rawStream(base);
+      expect(raw.startsWith("event: response.created\n")).toBe(true);
+      expect(raw).toContain("\n\n: keep-alive\n\n");
+      expect(raw.indexOf(": keep-alive")).toBeLessThan(raw.indexOf("event: response.output_item.added")); // opened by the silence, not by output
+      expect(collapse(checkStream(events))).toEqual(["response.created", "response.in_progress", ...MESSAGE_EVENTS, "response.completed"]);
+    } finally {
+      await stack.server.deps.settings.update({ grok: { keepalive_interval: 15 } });
+    }
+  });
+
   it("served without the /v1 prefix too", async () => {
     const { status, events } = await rawStream(base, "/responses");
     expect(status).toBe(200);

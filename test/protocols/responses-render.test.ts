@@ -170,6 +170,20 @@ describe("Responses stream grammar", () => {
   });
 });
 
+describe("keep-alives", () => {
+  it("the first opens the response, later ones are comments, and the grammar stays intact", () => {
+    const r = new ResponsesStream(ctxFor({}));
+    const first = r.keepAlive() as SseFrame[];
+    expect(first.map((f) => f.event)).toEqual(["response.created", "response.in_progress"]);
+    expect(r.keepAlive()).toBe(": keep-alive\n\n");
+    const rest = [...r.ops([{ kind: "text", text: "Hi", citations: [] }]), ...r.finish(summary({ text: "Hi" }))];
+    const all = [...first, ...rest].map((f) => f.data as Obj);
+    expect(all.map((e) => e.sequence_number)).toEqual(all.map((_, i) => i));
+    expect(all.filter((e) => e.type === "response.created")).toHaveLength(1);
+    expect(all.at(-1)!.type).toBe("response.completed");
+  });
+});
+
 describe("the non-stream Response", () => {
   it("has the stream's items in the same order, valid against the spec", () => {
     const ctx = ctxFor({ reasoning: { summary: "concise" }, tools: [{ type: "function", name: "f" }] });

@@ -281,7 +281,10 @@ export class ResponsesStream implements StreamRenderer {
     return out;
   }
 
-  keepAlive(): string {
-    return ": keep-alive\n\n";
+  /** The first silence opens the response (created, in_progress), as OpenAI sends them at once; later ones are comments. */
+  keepAlive(): string | SseFrame[] {
+    if (this.ended) return ": keep-alive\n\n";
+    const start = this.start();
+    return start.length ? start : ": keep-alive\n\n";
   }
 }
