@@ -13,6 +13,8 @@ import { StatsigProvider } from "./statsig.js";
 import { type HttpTransport, createTransport } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
 import { uploadFile } from "./upload.js";
+import { type EditRequest, editImage, uploadImagineInput } from "./image-edit.js";
+import { type ImagineRequest, imagineRound } from "./imagine.js";
 import { postConversation } from "./media-chat.js";
 import { readResponseAudio } from "./tts.js";
 import { createMediaPost, uploadVideoInput } from "./video.js";
@@ -167,5 +169,22 @@ export class GrokClient {
   /** A generated asset with the account's cookies, while its lease is held (assets.ts). */
   downloadAsset(acc: GrokAccountRef, ref: string, opts: Omit<AssetOptions, "assetsOrigin">): Promise<AssetDownload> {
     return downloadAsset(this.ctx, acc, ref, { ...opts, assetsOrigin: this.opts.assetsUrl });
+  }
+
+  // ---- images (§7.3, §7.4; flows in media/image-jobs.ts) ----
+
+  /** One round on the Imagine WebSocket: an `image` event per resolved slot, then `done`. */
+  imagine(acc: GrokAccountRef, req: ImagineRequest, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+    return imagineRound(this.ctx, acc, req, signal);
+  }
+
+  /** Upload v2 of an image-edit input (`file_source` Imagine); resolves to its fileMetadataId. */
+  uploadImagineInput(acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<string> {
+    return uploadImagineInput(this.ctx, acc, file, signal);
+  }
+
+  /** One `imagine-image-edit` turn over uploaded inputs. */
+  editImage(acc: GrokAccountRef, req: EditRequest, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+    return editImage(this.ctx, acc, req, signal);
   }
 }

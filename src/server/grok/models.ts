@@ -19,6 +19,15 @@ const entrySchema = z.object({
   created: z.number().int().nonnegative(),
   /** What the model makes: chat answers, images (Imagine), or videos (media/video-*.ts). */
   kind: z.enum(["chat", "image", "video"]).default("chat"),
+  /**
+   * Image models (§5.4): how the image is made. `imagine`: the Imagine WebSocket (`pro` = "Image
+   * 2.0", `enable_pro`); `chat`: the chat image tool on the fast mode (`Drawing: …`, one image per
+   * turn); `edit`: upload + `imagine-image-edit` (§7.4).
+   */
+  image: z
+    .object({ flow: z.enum(["imagine", "chat", "edit"]), pro: z.boolean().default(false) })
+    .nullable()
+    .default(null),
   /** Gateway `session.model`; null when the model is REST-only. */
   gatewayMode: z.enum(GATEWAY_MODES).nullable(),
   /** REST `modeId`. */
@@ -65,6 +74,21 @@ const video = (id: string, displayName: string, created: number, extra: Partial<
   bucket: "video_720p",
   cost: 1,
   minTier: "basic",
+  ...extra,
+});
+
+/** An image model: `bucket` is the quota it spends, one query per image (§5.4, §10.2). */
+const image = (id: string, displayName: string, flow: "imagine" | "chat" | "edit", bucket: string, created: number, extra: Partial<Raw> = {}): Raw => ({
+  id,
+  displayName,
+  created,
+  kind: "image",
+  gatewayMode: flow === "chat" ? "fast" : null,
+  restModeId: flow === "chat" ? "fast" : flow === "edit" ? "imagine-image-edit" : "imagine",
+  bucket,
+  cost: 1,
+  minTier: "basic",
+  image: { flow, pro: false },
   ...extra,
 });
 
@@ -115,6 +139,14 @@ export const BUILTIN_MODELS: Raw[] = [
   video("grok-imagine-video", "Grok Imagine Video", T2026_08),
   video("grok-imagine-1.0-video", "Grok Imagine 1.0 Video", T2026, { aliasOf: "grok-imagine-video" }),
   video("grok-imagine-0.9", "Grok Imagine 0.9 (video)", T2025, { aliasOf: "grok-imagine-video" }),
+  // Images ([2026-08] §5.4; the [2026-04]/[2026-02] ids as aliases, §5.5).
+  image("grok-imagine-image", "Grok Imagine Image", "imagine", "image_pro", T2026_08),
+  image("grok-imagine-image-2.0", "Grok Imagine Image 2.0", "imagine", "image_pro", T2026_08, { image: { flow: "imagine", pro: true } }),
+  image("grok-imagine-image-lite", "Grok Imagine Image Lite (chat image tool)", "chat", "fast", T2026_08),
+  image("grok-imagine-image-edit", "Grok Imagine Image Edit", "edit", "image_edit", T2026_08),
+  image("grok-imagine-image-pro", "Grok Imagine Image Pro", "imagine", "image_pro", T2026, { image: { flow: "imagine", pro: true }, aliasOf: "grok-imagine-image-2.0" }),
+  image("grok-imagine-1.0", "Grok Imagine 1.0", "imagine", "image_pro", T2026, { aliasOf: "grok-imagine-image" }),
+  image("grok-imagine-1.0-edit", "Grok Imagine 1.0 Edit", "edit", "image_edit", T2026, { aliasOf: "grok-imagine-image-edit" }),
 ];
 
 export class ModelCatalog {

@@ -53,9 +53,11 @@ export function withImageDownloads(call: UpstreamCall, opts: ImageServing): Upst
           if (e.servedUrl) yield e;
           continue;
         }
-        const key = e.id || e.url;
-        if (seen.has(key) || seen.has(e.url)) continue;
-        seen.add(key).add(e.url);
+        // One image per id; asset URLs dedupe too (the same image repeated), data: blobs do not.
+        const urlKey = e.url.startsWith("data:") ? null : e.url;
+        if ((e.id && seen.has(`id:${e.id}`)) || (urlKey && seen.has(urlKey))) continue;
+        if (e.id) seen.add(`id:${e.id}`);
+        if (urlKey) seen.add(urlKey);
         if (opts.maxImages !== undefined && served >= opts.maxImages) continue;
         const dl = await opts.download(acc, e.url, signal);
         const entry = await opts.cache.put("image", dl.data, { mime: dl.mime || "image/jpeg", prompt: opts.prompt });

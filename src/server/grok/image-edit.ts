@@ -1,0 +1,70 @@
+import type { GrokEvent } from "../core/events.js";
+import { classifyHttp, failure } from "./classify.js";
+import { type GrokAccountRef, type GrokContext, send } from "./context.js";
+import { restHeaders } from "./identity.js";
+import { postConversation } from "./media-chat.js";
+import { UpstreamError } from "./upstream-error.js";
+import { uploadMultipart } from "./upload.js";
+
+/**
+ * Image editing, [2026-08] flow (grok-protocol.md §7.4): every input image is uploaded with
+ * `file_source=IMAGINE_SELF_UPLOAD_FILE_SOURCE` (Referer /imagine), then one
+ * `conversations/new` turn with `modelName:"imagine-image-edit"` and
+ * `mediaGenInput.imageToImage` over their `fileMetadataId`s streams the edited image
+ * (`streamingImageGenerationResponse`, partial then final). One image per turn.
+ */
+
+export const IMAGINE_FILE_SOURCE = "IMAGINE_SELF_UPLOAD_FILE_SOURCE";
+/** grok.com takes 1–8 input images per edit. */
+export const MAX_EDIT_INPUTS = 8;
+
+export interface EditRequest {
+  prompt: string;
+  /** fileMetadataIds of the uploaded inputs. */
+  inputAssets: string[];
+  aspectRatio?: string | null;
+}
+
+/** The exact [2026-08] edit body (§7.4). */
+export function imageEditBody(req: EditRequest): Record<string, unknown> {
+  return {
+    modelName: "imagine-image-edit",
+    message: req.prompt,
+    enableImageStreaming: true,
+    enableSideBySide: true,
+    sendFinalMetadata: true,
+    mediaGenInput: { imageToImage: { prompt: req.prompt, inputAssets: req.inputAssets, ...(req.aspectRatio ? { aspectRatio: req.aspectRatio } : {}) } },
+  };
+}
+
+/** Upload v2 of an edit input (§6.2); resolves to its `fileMetadataId` (the edit needs exactly that id). */
+export async function uploadImagineInput(ctx: GrokContext, acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<string> {
+  const { body, contentType } = uploadMultipart(file, IMAGINE_FILE_SOURCE);
+  const res = await send(ctx, "/http/upload-file-v2/direct", {
+    method: "POST",
+    headers: restHeaders(ctx.identity(), acc.token, { requestId: false, contentType, referer: `${ctx.origin}/imagine` }),
+    body,
+    ...(signal ? { signal } : {}),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new UpstreamError(classifyHttp(res.status, text, res.headers));
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new UpstreamError(failure("upstream_error", "upload answer was not JSON"));
+  }
+  const te = parsed.terminalError;
+  if (!(te === null || te === undefined || te === false || te === 0 || te === "" || (typeof te === "object" && Object.keys(te as object).length === 0))) {
+    throw new UpstreamError(failure("request", `grok.com rejected the image: ${JSON.stringify(te).slice(0, 200)}`));
+  }
+  const meta = (parsed.fileMetadata && typeof parsed.fileMetadata === "object" ? parsed.fileMetadata : parsed) as Record<string, unknown>;
+  const id = typeof meta.fileMetadataId === "string" && meta.fileMetadataId ? meta.fileMetadataId : null;
+  if (!id) throw new UpstreamError(failure("upstream_error", "the upload answer carried no fileMetadataId (image editing needs one)"));
+  return id;
+}
+
+/** One edit turn over already-uploaded inputs. */
+export function editImage(ctx: GrokContext, acc: GrokAccountRef, req: EditRequest, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+  return postConversation(ctx, imageEditBody(req), acc, signal, { referer: `${ctx.origin}/imagine` });
+}
