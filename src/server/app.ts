@@ -6,6 +6,7 @@ import { adminRouter } from "./admin/routes.js";
 import { cacheRouter } from "./admin/cache-routes.js";
 import { clientAuth, cors, errors, loopbackHostGuard, originGuard, presentedKey, requestId, safeEqual } from "./api/middleware.js";
 import { listensOnLoopback } from "./api/guards.js";
+import { imagesRouter } from "./api/images.js";
 import { openaiRouter } from "./api/openai.js";
 import { speechRouter } from "./api/speech.js";
 import type { RuntimeConfig } from "./config/env.js";
@@ -17,6 +18,7 @@ import type { ModelCatalog } from "./grok/models.js";
 import { UpstreamError } from "./grok/upstream-error.js";
 import { redactUrl, type Logger } from "./log.js";
 import type { MediaCache } from "./media/cache.js";
+import { imageServingFor } from "./media/chat-images.js";
 import { mediaRoutes } from "./media/serve.js";
 import type { ChatPipeline } from "./pipeline.js";
 import type { AccountPool } from "./pool/index.js";
@@ -122,6 +124,9 @@ export function createApp(deps: AppDeps): Koa {
   const openai = openaiRouter({ pipeline: deps.pipeline, catalog: deps.catalog, settings: () => deps.settings.value.grok, log: deps.log.child("openai") });
   client.use(openai.routes());
   client.use(speechRouter({ pipeline: deps.pipeline, grok: deps.grok }).routes());
+  // Generated images: downloaded with the generating account, cached, linked (media/chat-images.ts).
+  const images = imageServingFor({ media: deps.media, download: (a, r, o) => deps.grok.downloadAsset(a, r, o), global: () => deps.settings.value.global });
+  client.use(imagesRouter({ pipeline: deps.pipeline, grok: deps.grok, catalog: deps.catalog, images, allowPrivate: () => deps.settings.value.grok.image_url_allow_private, log: deps.log.child("images") }).routes());
   app.use(client.routes());
   return app;
 }
