@@ -353,7 +353,7 @@ describe("Responses tools", () => {
     expect(out[1]).toMatchObject({ type: "custom_tool_call", name: "apply_patch", input: "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch\n" });
     expect(out[2]).toMatchObject({ type: "local_shell_call", status: "completed", action: { type: "exec", command: ["ls", "-la"], env: {} } });
     expect(prompts[0]).toContain("agents__spawn_agent");
-    expect(prompts[0]).toContain("*** Begin Patch");
+    expect(prompts[0]).toContain('Input format: {"type":"grammar","syntax":"lark","definition":"start: \\"*** Begin Patch\\"');
     expect(prompts[0]).not.toContain("tool_search");
     // The calls and their outputs resent (Codex style) become the history of the next turn.
     stack.fake.respond((p) => (prompts.push(p), "done"));

@@ -47,7 +47,9 @@ describe("captured Codex CLI requests are accepted whole", () => {
     for (const inner of ns.tools as Obj[]) expect(o.wire[`${ns.name}__${inner.name}`]).toEqual({ kind: inner.type, name: inner.name, namespace: ns.name });
     const patch = turn.tools.find((t) => t.name === "apply_patch")!;
     expect(patch.freeform).toBe(true);
-    expect(patch.description).toContain("*** Begin Patch");
+    const format = (body.tools as Obj[]).find((t) => t.name === "apply_patch")!.format;
+    expect(patch.parameters).toEqual({ type: "grammar", syntax: "lark", definition: format.definition }); // shown as the input format
+    expect(patch.parameters.definition).toContain("*** Begin Patch");
     expect(o.wire.apply_patch).toEqual({ kind: "custom", name: "apply_patch" });
     expect(turn.tools.some((t) => t.name.startsWith("web_search"))).toBe(false); // grok.com searches by itself
     expect(o.echo.tools).toHaveLength((body.tools as Obj[]).length);

@@ -9,8 +9,9 @@ import { isObj, toolSpec } from "../tool-specs.js";
  * - `function` (top-level name/description/parameters) → a ToolSpec of that name.
  * - `namespace` → its functions (and custom tools), each offered as `<namespace>__<name>`; a
  *   call goes back as `function_call {namespace, name}` (or `custom_tool_call`).
- * - `custom` (freeform text, e.g. apply_patch with a Lark grammar) → a freeform ToolSpec; its
- *   grammar travels in the description; a call goes back as `custom_tool_call {input}`.
+ * - `custom` (freeform text, e.g. apply_patch with a Lark grammar) → a freeform ToolSpec whose
+ *   `parameters` hold the client's format (the prompt shows it as the input format,
+ *   docs/tool-calling.md); a call goes back as `custom_tool_call {input}`.
  * - `web_search` / `web_search_preview` → nothing to offer: grok.com searches on its own, and its
  *   citations come back as `url_citation` annotations.
  * - `local_shell` → a function `local_shell` taking `{command: string[]}`, answered as
@@ -44,12 +45,6 @@ export interface ResponsesTools {
 
 export const flatName = (namespace: string | undefined, name: string) => (namespace ? `${namespace}${NAMESPACE_SEP}${name}` : name);
 
-const FREEFORM_PARAMETERS = (what: string) => ({
-  type: "object",
-  properties: { input: { type: "string", description: what } },
-  required: ["input"],
-});
-
 const LOCAL_SHELL_SPEC: ToolSpec = {
   name: LOCAL_SHELL,
   description: "Runs a command on the user's machine and returns its output. `command` is the argv list, e.g. [\"bash\", \"-lc\", \"ls -la\"].",
@@ -64,23 +59,21 @@ const LOCAL_SHELL_SPEC: ToolSpec = {
   },
 };
 
-/** The description of a custom tool, with its input format spelled out for the model. */
-function customDescription(t: Obj, param: string): string {
-  const desc = typeof t.description === "string" ? t.description : "";
+/** A custom tool's input format as the prompt shows it: the grammar, or nothing for plain text. */
+function customFormat(t: Obj, param: string): Record<string, unknown> {
   const f = t.format;
-  if (f === undefined || f === null) return desc;
+  if (f === undefined || f === null) return {};
   if (!isObj(f)) throw badRequest(`${param}.format must be an object`, `${param}.format`);
-  if (f.type === "text") return desc;
+  if (f.type === "text") return {};
   if (f.type !== "grammar") throw badRequest(`${param}.format.type must be "text" or "grammar"`, `${param}.format.type`);
   if (typeof f.definition !== "string" || !f.definition) throw badRequest(`${param}.format.definition must be a non-empty string`, `${param}.format.definition`);
-  const syntax = typeof f.syntax === "string" ? f.syntax : "lark";
-  return `${desc}${desc ? "\n\n" : ""}This tool takes free text, not JSON: put the whole text in \`input\`. The text must match this ${syntax} grammar:\n${f.definition}`;
+  return { type: "grammar", syntax: typeof f.syntax === "string" ? f.syntax : "lark", definition: f.definition };
 }
 
 function customSpec(t: Obj, param: string, seen: Set<string>, namespace?: string): ToolSpec {
   if (typeof t.name !== "string") throw badRequest(`${param}.name must be a string`, `${param}.name`);
-  const spec = toolSpec(flatName(namespace, t.name), customDescription(t, param), FREEFORM_PARAMETERS(`The full text input for ${t.name}.`), param, seen);
-  return { ...spec, freeform: true };
+  const format = customFormat(t, param);
+  return { ...toolSpec(flatName(namespace, t.name), t.description, null, param, seen), parameters: format, freeform: true };
 }
 
 function functionSpec(t: Obj, param: string, seen: Set<string>, namespace?: string): ToolSpec {
