@@ -174,18 +174,18 @@ describe("POST /v1/images/edits (upload + imagine-image-edit)", () => {
       return f;
     };
     const post = (body: FormData | string, headers: Record<string, string> = {}) => fetch(`${stack.url}/v1/images/edits`, { method: "POST", body, headers });
-    const png = new Blob([PNG], { type: "image/png" });
+    const png = new Blob([new Uint8Array(PNG)], { type: "image/png" });
     const cases: Array<[FormData, number, string, RegExp]> = [
       [form([["image", png, "a.png"], ["mask", png, "m.png"], ["prompt", "x"]]), 400, "mask", /mask is not supported/],
-      [form([["image", new Blob([Buffer.from("hello, not an image")], { type: "text/plain" }), "notes.txt"], ["prompt", "x"]]), 400, "image", /not a PNG, JPEG, WebP or GIF/],
-      [form([["image[]", png, "a.png"], ["image[]", new Blob([Buffer.from("%PDF-1.7 not a picture")], { type: "image/gif" }), "b.gif"], ["prompt", "x"]]), 400, "image[1]", /image\[1\]/],
-      [form([["image", new Blob([PNG], { type: "image/jpeg" }), "a.jpg"], ["prompt", "x"]]), 400, "image", /declared image\/jpeg but the data is image\/png/],
+      [form([["image", new Blob([new Uint8Array(Buffer.from("hello, not an image"))], { type: "text/plain" }), "notes.txt"], ["prompt", "x"]]), 400, "image", /not a PNG, JPEG, WebP or GIF/],
+      [form([["image[]", png, "a.png"], ["image[]", new Blob([new Uint8Array(Buffer.from("%PDF-1.7 not a picture"))], { type: "image/gif" }), "b.gif"], ["prompt", "x"]]), 400, "image[1]", /image\[1\]/],
+      [form([["image", new Blob([new Uint8Array(PNG)], { type: "image/jpeg" }), "a.jpg"], ["prompt", "x"]]), 400, "image", /declared image\/jpeg but the data is image\/png/],
       [form([["prompt", "x"]]), 400, "image", /image is required/],
       [form([["image", png, "a.png"]]), 400, "prompt", /prompt is required/],
       [form([["image", png, "a.png"], ["prompt", "x"], ["n", "20"]]), 400, "n", /n must be/],
       [form([["photo", png, "a.png"], ["prompt", "x"]]), 400, "photo", /unexpected file part/],
       [form([...Array.from({ length: 9 }, (_, i) => ["image[]", png, `${i}.png`] as [string, Blob, string]), ["prompt", "x"]]), 400, "image", /at most 8/],
-      [form([["image", new Blob([Buffer.concat([PNG, Buffer.alloc(33 * 1024 * 1024)])], { type: "image/png" }), "big.png"], ["prompt", "x"]]), 413, "image", /32 MiB/],
+      [form([["image", new Blob([new Uint8Array(Buffer.concat([PNG, Buffer.alloc(33 * 1024 * 1024)]))], { type: "image/png" }), "big.png"], ["prompt", "x"]]), 413, "image", /32 MiB/],
     ];
     for (const [body, status, param, msg] of cases) {
       const res = await post(body);

@@ -160,4 +160,32 @@ describe("generated images in chat", () => {
     const body = stack.fake.chatRequests().at(-1)!.body as Record<string, unknown>;
     expect(body.enableImageGeneration).toBe(false);
   });
+  it("an image model in chat makes its image from the last user message (Imagine), stream and non-stream", async () => {
+    const r = await stack.openai.chat.completions.create({ model: "grok-imagine-image", messages: [{ role: "user", content: "a red fox in snow" }] });
+    const urls = imagesIn(r.choices[0]!.message.content!);
+    expect(urls).toHaveLength(1);
+    expect((await bytesAt(urls[0]!)).equals(JPEG)).toBe(true);
+    const round = stack.fake.requests.find((q) => q.path === "/ws/imagine/listen")!;
+    expect(JSON.stringify(round.wsMessages)).toContain("a red fox in snow");
+    const stream = await stack.openai.chat.completions.create({ model: "grok-imagine-image", stream: true, messages: [{ role: "user", content: "a blue fox" }] });
+    let text = "";
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
+    expect(imagesIn(text)).toHaveLength(1);
+  });
+
+  it("the edit model in chat edits the message's image; without one it is a 400", async () => {
+    const png = fixtureBytes("image.png");
+    const r = await stack.openai.chat.completions.create({
+      model: "grok-imagine-image-edit",
+      messages: [{ role: "user", content: [{ type: "text", text: "make it blue" }, { type: "image_url", image_url: { url: `data:image/png;base64,${png.toString("base64")}` } }] }],
+    });
+    const urls = imagesIn(r.choices[0]!.message.content!);
+    expect(urls).toHaveLength(1);
+    expect((await bytesAt(urls[0]!)).equals(JPEG)).toBe(true);
+    const edit = stack.fake.chatRequests().at(-1)!.body as { mediaGenInput?: { imageToImage?: { prompt: string } } };
+    expect(edit.mediaGenInput?.imageToImage?.prompt).toBe("make it blue");
+    const err = await stack.openai.chat.completions.create({ model: "grok-imagine-image-edit", messages: [{ role: "user", content: "make it blue" }] }).catch((e) => e);
+    expect(err.status).toBe(400);
+    expect(err.message).toMatch(/attach the picture/);
+  });
 });

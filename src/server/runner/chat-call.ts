@@ -5,6 +5,8 @@ import type { GrokAccountRef, GrokClient } from "../grok/client.js";
 import type { ModelEntry } from "../grok/models.js";
 import { type ImageServing, withImageDownloads } from "../media/chat-images.js";
 import type { UploadFile } from "../media/fetch-image.js";
+import { imageCall } from "../media/image-jobs.js";
+import { failure } from "../grok/classify.js";
 import type { UpstreamJob } from "./pipeline.js";
 
 /**
@@ -31,6 +33,7 @@ export function buildChatRequest(prompt: string, model: ModelEntry, s: GrokSetti
  * UA and egress); generated images are downloaded with that account inside the call (`images`).
  */
 export function chatCall(grok: GrokClient, model: ModelEntry, request: GrokChatRequest, files: UploadFile[], images?: ImageServing | null): UpstreamJob["call"] {
+  if (model.kind === "image" && images) return imageModelCall(grok, model, files, images);
   const call = async function* (acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
     const fileIds: string[] = [];
     for (const f of files) fileIds.push(await grok.upload(acc, f, signal));
@@ -38,4 +41,19 @@ export function chatCall(grok: GrokClient, model: ModelEntry, request: GrokChatR
     yield* grok.chat(req, acc, signal, model.gatewayMode !== null);
   };
   return images && request.enableImageGeneration ? withImageDownloads(call, images) : call;
+}
+
+/**
+ * An image model asked through chat: one image of its product (Imagine, the Lite chat tool, or an
+ * edit of the message's images) from the last user message, shown as Markdown like grok's own
+ * chat images. One image per request: the model's cost, as the pool counts it.
+ */
+function imageModelCall(grok: GrokClient, model: ModelEntry, files: UploadFile[], images: ImageServing): UpstreamJob["call"] {
+  const prompt = (images.prompt ?? "").replace(/\s*\[image #\d+\]/g, "").trim(); // the adapters' image placeholders
+  if (model.image?.flow === "edit" && !files.length) {
+    return async function* () {
+      yield { type: "error", error: failure("request", `${model.id} edits images: attach the picture to edit to the message (image_url)`) } satisfies GrokEvent;
+    };
+  }
+  return imageCall(grok, { model, prompt, n: 1, aspectRatio: "auto", inputs: files }, images);
 }
