@@ -140,7 +140,8 @@ function parseTools(body: Obj): ToolSpec[] {
     const p = `tools[${i}]`;
     if (!isObj(t)) throw badRequest(`${p} must be an object`, p);
     if (t.type === "custom" && isObj(t.custom)) {
-      const spec = toolSpec(t.custom.name, t.custom.description, { type: "object", properties: { input: { type: "string" } }, required: ["input"] }, `${p}.custom`, seen);
+      // freeform: `parameters` carries the client's input format (a grammar), or {} for plain text (docs/tool-calling.md)
+      const spec = toolSpec(t.custom.name, t.custom.description, isObj(t.custom.format) ? t.custom.format : {}, `${p}.custom`, seen);
       out.push({ ...spec, freeform: true });
       return;
     }
