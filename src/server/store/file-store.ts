@@ -83,7 +83,17 @@ function serializeKv(kv: Map<string, KvEntry>): string {
   return JSON.stringify({ version: 1, entries }, null, 2) + "\n";
 }
 
-async function loadShared(dir: string, log: StoreLog, importLegacy: boolean): Promise<SharedFileState> {
+/**
+ * Optional encoding of the data files at rest (the desktop app seals them with the OS keychain).
+ * `decode` must accept what `encode` wrote and should accept plain JSON from before; a file it
+ * cannot decode is treated like one that does not parse (kept aside, reported).
+ */
+export interface FileCodec {
+  encode(text: string): string;
+  decode(text: string): string;
+}
+
+async function loadShared(dir: string, log: StoreLog, importLegacy: boolean, codec?: FileCodec): Promise<SharedFileState> {
   await mkdir(dir, { recursive: true });
   const problems: string[] = [];
   const file = (name: string) => path.join(dir, name);
@@ -117,8 +127,15 @@ async function loadShared(dir: string, log: StoreLog, importLegacy: boolean): Pr
     log("error", msg);
   };
   const readJson = async (name: string, validate: (v: unknown) => string | null): Promise<unknown | null> => {
-    const text = await readTextIfExists(file(name));
-    if (text === null) return null;
+    const stored = await readTextIfExists(file(name));
+    if (stored === null) return null;
+    let text = stored;
+    try {
+      if (codec) text = codec.decode(stored);
+    } catch (e) {
+      await quarantine(name, `could not be decoded: ${errText(e)}`);
+      return undefined;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -211,6 +228,7 @@ async function loadShared(dir: string, log: StoreLog, importLegacy: boolean): Pr
     }
   }
 
+  const encode = (text: string) => (codec ? codec.encode(text) : text);
   const st: SharedFileState = {
     dir,
     refs: 0,
@@ -221,9 +239,9 @@ async function loadShared(dir: string, log: StoreLog, importLegacy: boolean): Pr
     listeners: new Set(),
     problems,
     writers: {
-      settings: new FileWriter(file(FILE_NAMES.settings), () => JSON.stringify(st.settings, null, 2) + "\n"),
-      accounts: new FileWriter(file(FILE_NAMES.accounts), () => serializeAccounts(st.accounts)),
-      kv: new FileWriter(file(FILE_NAMES.kv), () => serializeKv(st.kv)),
+      settings: new FileWriter(file(FILE_NAMES.settings), () => encode(JSON.stringify(st.settings, null, 2) + "\n")),
+      accounts: new FileWriter(file(FILE_NAMES.accounts), () => encode(serializeAccounts(st.accounts))),
+      kv: new FileWriter(file(FILE_NAMES.kv), () => encode(serializeKv(st.kv))),
     },
   };
   if (importedSettings) await st.writers.settings.save();
@@ -231,10 +249,10 @@ async function loadShared(dir: string, log: StoreLog, importLegacy: boolean): Pr
   return st;
 }
 
-async function acquireShared(dir: string, log: StoreLog, importLegacy: boolean): Promise<SharedFileState> {
+async function acquireShared(dir: string, log: StoreLog, importLegacy: boolean, codec?: FileCodec): Promise<SharedFileState> {
   let p = registry.get(dir);
   if (!p) {
-    p = loadShared(dir, log, importLegacy);
+    p = loadShared(dir, log, importLegacy, codec);
     registry.set(dir, p);
     p.catch(() => registry.delete(dir));
   }
@@ -260,6 +278,8 @@ export interface FileStoreOptions {
   usageFlushMs?: number;
   /** Import the original Grok2API's token.json / setting.toml when ours do not exist yet (default true). */
   importLegacy?: boolean;
+  /** Encodes the data files at rest (opt-in; the first store opened on a directory decides). */
+  codec?: FileCodec;
 }
 
 export class FileStore implements Store {
@@ -270,9 +290,11 @@ export class FileStore implements Store {
   private readonly log: StoreLog;
   private readonly usage: UsageBatcher;
   private readonly importLegacy: boolean;
+  private readonly codec: FileCodec | undefined;
 
   constructor(opts: FileStoreOptions) {
     this.dir = path.resolve(opts.dataDir);
+    this.codec = opts.codec;
     this.importLegacy = opts.importLegacy !== false;
     this.log = opts.log ?? (() => undefined);
     this.usage = new UsageBatcher((b) => this.applyUsage(b), this.log, opts.usageFlushMs ?? DEFAULT_USAGE_FLUSH_MS);
@@ -289,7 +311,7 @@ export class FileStore implements Store {
 
   async init(): Promise<void> {
     if (this.st || this.closed) throw new Error("init() may only be called once");
-    this.st = await acquireShared(this.dir, this.log, this.importLegacy);
+    this.st = await acquireShared(this.dir, this.log, this.importLegacy, this.codec);
   }
 
   async close(): Promise<void> {

@@ -1,18 +1,17 @@
 /**
  * Storage entry point: picks the backend from STORAGE_MODE (file | mysql | redis) and
  * DATABASE_URL. See types.ts for the Store contract.
+ *
+ * The MySQL and Redis backends (and their drivers, mysql2 and ioredis) are loaded only when
+ * chosen: createStore imports them dynamically, so a file-mode server never loads either.
+ * Import MysqlStore / RedisStore from their own modules when you need the classes.
  */
-import { FileStore } from "./file-store.js";
-import { MysqlStore } from "./mysql-store.js";
-import { RedisStore } from "./redis-store.js";
+import { type FileCodec, FileStore } from "./file-store.js";
 import { MODES, modeOfUrl, redactUrl } from "./mode.js";
 import type { StorageMode, Store } from "./types.js";
 
 export type { StorageMode, Store, StoreChange, StoredSettings, UsageDelta } from "./types.js";
-export { FileStore } from "./file-store.js";
-export { MysqlStore, parseMysqlUrl } from "./mysql-store.js";
-export { RedisStore } from "./redis-store.js";
-export { MIGRATIONS, SCHEMA_VERSION, runMigrations } from "./mysql-migrations.js";
+export { type FileCodec, FileStore } from "./file-store.js";
 export * from "./legacy.js";
 export { modeOfUrl, parseStorageMode, redactUrl } from "./mode.js";
 
@@ -34,9 +33,12 @@ export interface CreateStoreOptions {
   pollIntervalMs?: number;
   /** Import the original Grok2API's data (token.json/setting.toml, grok_* tables, grok:* keys) on first start. Default true. */
   importLegacy?: boolean;
+  /** File mode only: encodes the data files at rest (see FileCodec). */
+  fileCodec?: FileCodec;
 }
 
-export function createStore(opts: CreateStoreOptions): Store {
+/** Builds (does not init) the chosen backend; rejects with a clear message on a bad mode/URL combination. */
+export async function createStore(opts: CreateStoreOptions): Promise<Store> {
   const url = opts.databaseUrl?.trim() || undefined;
   const log = opts.log;
   const urlMode = url ? modeOfUrl(url) : null;
@@ -46,7 +48,7 @@ export function createStore(opts: CreateStoreOptions): Store {
   if (mode === "file") {
     if (url) log?.("warn", `STORAGE_MODE is file: DATABASE_URL (${redactUrl(url)}) is ignored`);
     if (!opts.dataDir) throw new Error("file storage needs a data directory");
-    return new FileStore({ dataDir: opts.dataDir, log, usageFlushMs: opts.usageFlushMs, importLegacy: opts.importLegacy });
+    return new FileStore({ dataDir: opts.dataDir, log, usageFlushMs: opts.usageFlushMs, importLegacy: opts.importLegacy, ...(opts.fileCodec ? { codec: opts.fileCodec } : {}) });
   }
 
   const example = mode === "mysql" ? "mysql://user:password@127.0.0.1:3306/grok2api" : "redis://127.0.0.1:6379/0";
@@ -60,7 +62,9 @@ export function createStore(opts: CreateStoreOptions): Store {
     );
   }
   if (mode === "mysql") {
+    const { MysqlStore } = await import("./mysql-store.js");
     return new MysqlStore({ url, log, usageFlushMs: opts.usageFlushMs, pollIntervalMs: opts.pollIntervalMs, importLegacy: opts.importLegacy });
   }
+  const { RedisStore } = await import("./redis-store.js");
   return new RedisStore({ url, keyPrefix: opts.keyPrefix, log, usageFlushMs: opts.usageFlushMs, importLegacy: opts.importLegacy });
 }
