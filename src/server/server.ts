@@ -8,13 +8,13 @@ import { ensureNetworkKey } from "./admin/network-key.js";
 import { createApp, type AppDeps } from "./app.js";
 import type { RuntimeConfig } from "./config/env.js";
 import { SettingsService } from "./config/settings.js";
-import { GrokClient } from "./grok/client.js";
+import { GrokClient, type UpstreamHooks } from "./grok/client.js";
 import { ModelCatalog } from "./grok/models.js";
 import { createLogger, type Logger, parseLogLevel } from "./log.js";
 import { MediaCache } from "./media/cache.js";
 import { ChatPipeline } from "./pipeline.js";
 import { AccountPool } from "./pool/index.js";
-import { createStore } from "./store/index.js";
+import { createStore, type FileCodec } from "./store/index.js";
 
 export interface RunningServer {
   server: Server;
@@ -40,7 +40,18 @@ export const HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 20_000, requestMs: 120_0
  * Builds every service from the runtime config (store → settings → pool → grok client →
  * pipeline → app) and listens. Used by the CLI, the Electron main process and the tests.
  */
-export async function startServer(runtime: RuntimeConfig, opts: { log?: Logger; listen?: boolean; httpTimeouts?: Partial<HttpTimeouts> } = {}): Promise<RunningServer> {
+export async function startServer(
+  runtime: RuntimeConfig,
+  opts: {
+    log?: Logger;
+    listen?: boolean;
+    httpTimeouts?: Partial<HttpTimeouts>;
+    /** The desktop app's upstream (Chromium's network stack) instead of impit / fetch and `ws`. */
+    upstream?: UpstreamHooks;
+    /** File mode: encodes the data files at rest (the desktop app seals them with the OS keychain). */
+    storeCodec?: FileCodec;
+  } = {},
+): Promise<RunningServer> {
   const log = opts.log ?? createLogger(runtime.logLevel);
   if (runtime.storageMode === "file") mkdirSync(runtime.dataDir, { recursive: true });
   const store = createStore({
@@ -48,6 +59,7 @@ export async function startServer(runtime: RuntimeConfig, opts: { log?: Logger; 
     dataDir: runtime.dataDir,
     ...(runtime.databaseUrl ? { databaseUrl: runtime.databaseUrl } : {}),
     log: (level, msg) => log[level](msg, { scope: "store" }),
+    ...(opts.storeCodec ? { fileCodec: opts.storeCodec } : {}),
   });
   await store.init();
   const settings = new SettingsService(store);
@@ -63,6 +75,7 @@ export async function startServer(runtime: RuntimeConfig, opts: { log?: Logger; 
     upstreamUrl: runtime.upstreamUrl,
     assetsUrl: runtime.assetsUrl,
     transport: runtime.transport,
+    ...(opts.upstream ? { upstream: opts.upstream } : {}),
     settings: () => settings.value.grok,
     log: log.child("grok"),
     onUserId: (token, userId) => {

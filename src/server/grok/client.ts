@@ -10,6 +10,7 @@ import { chatQuota, mediaQuota } from "./quota.js";
 import { chatRest } from "./rest-chat.js";
 import { resolveUserId } from "./session.js";
 import { StatsigProvider } from "./statsig.js";
+import type { GatewaySocketFactory } from "./gateway-socket.js";
 import { type HttpTransport, createTransport } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
 import { uploadFile } from "./upload.js";
@@ -30,6 +31,16 @@ export interface GrokClientOptions {
   log: Logger;
   /** Called when a user id was resolved, so the caller can persist it. */
   onUserId?: (token: string, userId: string) => void;
+  /** Upstream implementations from an embedding app (the desktop app's Chromium stack) instead of the server's own. */
+  upstream?: UpstreamHooks;
+}
+
+/** What an embedding app may supply for the upstream connections (neither is required). */
+export interface UpstreamHooks {
+  /** Replaces impit / fetch (GROK2API_TRANSPORT) for every HTTP request. */
+  http?: HttpTransport;
+  /** Opens the gateway WebSocket instead of `ws`. */
+  gatewaySocket?: GatewaySocketFactory;
 }
 
 /**
@@ -44,7 +55,7 @@ export class GrokClient {
   private readonly gatewayBuffer: GatewayBufferStats = { peakFrames: 0, peakBytes: 0, pauses: 0 };
 
   constructor(private readonly opts: GrokClientOptions) {
-    this.transportImpl = createTransport(opts.transport, () => opts.settings().user_agent);
+    this.transportImpl = opts.upstream?.http ?? createTransport(opts.transport, () => opts.settings().user_agent);
     this.statsig = new StatsigProvider({
       settings: opts.settings,
       identity: () => this.identity(),
@@ -60,10 +71,11 @@ export class GrokClient {
       identity: () => this.identity(),
       proxyUrl: () => this.proxyUrl(),
       onUserId: opts.onUserId,
+      ...(opts.upstream?.gatewaySocket ? { gatewaySocket: opts.upstream.gatewaySocket } : {}),
     };
   }
 
-  get transportName(): "impit" | "fetch" {
+  get transportName(): HttpTransport["name"] {
     return this.transportImpl.name;
   }
 
@@ -77,7 +89,7 @@ export class GrokClient {
       userAgent: s.user_agent,
       cfClearance: s.cf_clearance,
       origin: this.opts.upstreamUrl,
-      acceptEncoding: this.transportImpl.name === "impit" ? "gzip, deflate, br, zstd" : "gzip, deflate, br",
+      acceptEncoding: this.transportImpl.name === "fetch" ? "gzip, deflate, br" : "gzip, deflate, br, zstd",
     };
   }
 

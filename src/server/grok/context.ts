@@ -1,6 +1,7 @@
 import type { GrokSettings } from "../config/settings-schema.js";
 import type { Logger } from "../log.js";
 import { classifyTransportError } from "./classify.js";
+import type { GatewaySocketFactory } from "./gateway-socket.js";
 import type { Identity } from "./identity.js";
 import type { StatsigProvider } from "./statsig.js";
 import type { HttpTransport, RequestOptions, UpstreamResponse } from "./transport.js";
@@ -27,6 +28,8 @@ export interface GrokContext {
   proxyUrl(): string | undefined;
   /** Called when a user id was resolved, so the caller can persist it. */
   readonly onUserId?: (token: string, userId: string) => void;
+  /** Opens the gateway WebSocket; default `ws` (the desktop app supplies Chromium's). */
+  readonly gatewaySocket?: GatewaySocketFactory;
 }
 
 /** A request to `origin + path` through the transport; transport failures become UpstreamErrors. */

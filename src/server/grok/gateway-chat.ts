@@ -1,15 +1,13 @@
-import type { IncomingMessage } from "node:http";
 import { randomUUID } from "node:crypto";
-import WebSocket from "ws";
 import type { GrokEvent } from "../core/events.js";
 import { AsyncQueue, type QueueStats } from "./async-queue.js";
 import { type GrokChatRequest, itemEvents, sessionCreateEvent } from "./chat-request.js";
 import { classifyHttp, classifyTransportError, failure } from "./classify.js";
 import { type GrokAccountRef, type GrokContext, filteredTags } from "./context.js";
 import { FrameParser } from "./frames.js";
+import { type GatewaySocket, wsGatewaySocket } from "./gateway-socket.js";
 import { websocketHeaders } from "./identity.js";
 import { resolveUserId } from "./session.js";
-import { wsProxyAgent } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
 
 const PING_MS = 25_000;
@@ -38,12 +36,6 @@ function record(into: GatewayBufferStats | undefined, q: Readonly<QueueStats>): 
   into.pauses += q.pauses;
 }
 
-function nodeHeaders(res: IncomingMessage): Headers {
-  const h = new Headers();
-  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
-  return h;
-}
-
 /**
  * One chat turn over the WebSocket gateway `/ws/mgw/?uid=` (grok-protocol.md §3): session.create,
  * then the conversation item once the session is created and attached, then the response frames
@@ -54,20 +46,14 @@ export async function* chatGateway(ctx: GrokContext, req: GrokChatRequest, acc: 
   const userId = acc.userId ?? (await resolveUserId(ctx, acc, signal));
   const wsOrigin = ctx.origin.replace(/^http/, "ws");
   const url = `${wsOrigin}/ws/mgw/?uid=${encodeURIComponent(userId)}`;
-  const ws = new WebSocket(url, {
-    headers: websocketHeaders(ctx.identity(), acc.token, userId),
-    handshakeTimeout: HANDSHAKE_MS,
-    maxPayload: 16 * 1024 * 1024,
-    agent: wsProxyAgent(ctx.proxyUrl()),
-    followRedirects: false,
-  });
+  let socket: GatewaySocket | null = null; // opened below, once the handlers' state exists
   const queue = new AsyncQueue<unknown>({
     highWaterItems: GATEWAY_BUFFER.highWaterFrames,
     highWaterBytes: GATEWAY_BUFFER.highWaterBytes,
     lowWaterItems: GATEWAY_BUFFER.lowWaterFrames,
     lowWaterBytes: GATEWAY_BUFFER.lowWaterBytes,
-    pause: () => ws.pause(),
-    resume: () => ws.resume(),
+    pause: () => socket?.pause(),
+    resume: () => socket?.resume(),
   });
   const parser = new FrameParser({ filteredTags: filteredTags(ctx) });
   const initId = `evt_init_${randomUUID()}`;
@@ -77,35 +63,32 @@ export async function* chatGateway(ctx: GrokContext, req: GrokChatRequest, acc: 
   let sentItem = false;
   let finished = false;
   let ping: NodeJS.Timeout | null = null;
+  // `ws` by default; the desktop app injects Chromium's (GrokContext.gatewaySocket, see gateway-socket.ts)
+  const openSocket = ctx.gatewaySocket ?? wsGatewaySocket;
+  const ws: GatewaySocket = openSocket(url, { headers: websocketHeaders(ctx.identity(), acc.token, userId), handshakeTimeoutMs: HANDSHAKE_MS, maxPayload: 16 * 1024 * 1024, proxyUrl: ctx.proxyUrl() }, {
+    unexpectedResponse: (status, headers, body) => queue.fail(new UpstreamError(classifyHttp(status, body, headers))),
+    open: () => {
+      ws.send(JSON.stringify(sessionCreateEvent(req, initId)));
+      ping = setInterval(() => {
+        if (ws.isOpen) ws.send(JSON.stringify({ event: { type: "ping", event_id: `evt_hb_${Date.now()}` } }));
+      }, PING_MS);
+    },
+    message: (text) => {
+      try {
+        queue.push(JSON.parse(text), text.length);
+      } catch {
+        parser.unknownFrames++;
+      }
+    },
+    error: (err) => queue.fail(err instanceof UpstreamError ? err : new UpstreamError(classifyTransportError(err))),
+    close: (code, reason) => {
+      if (!finished) queue.fail(new UpstreamError(failure("network", `grok.com gateway closed the connection (${code}${reason.length ? ` ${reason}` : ""}) before the response completed`)));
+      else queue.close();
+    },
+  });
+  socket = ws;
   const onAbort = () => ws.terminate();
   signal.addEventListener("abort", onAbort, { once: true });
-
-  ws.on("unexpected-response", (_req, res) => {
-    const parts: Buffer[] = [];
-    res.on("data", (c: Buffer) => parts.push(c));
-    res.on("end", () => queue.fail(new UpstreamError(classifyHttp(res.statusCode ?? 0, Buffer.concat(parts).toString("utf8"), nodeHeaders(res)))));
-    res.on("error", (err) => queue.fail(new UpstreamError(classifyTransportError(err))));
-  });
-  ws.on("open", () => {
-    ws.send(JSON.stringify(sessionCreateEvent(req, initId)));
-    ping = setInterval(() => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ event: { type: "ping", event_id: `evt_hb_${Date.now()}` } }));
-    }, PING_MS);
-  });
-  ws.on("message", (data, isBinary) => {
-    if (isBinary) return;
-    const text = data.toString();
-    try {
-      queue.push(JSON.parse(text), text.length);
-    } catch {
-      parser.unknownFrames++;
-    }
-  });
-  ws.on("error", (err) => queue.fail(err instanceof UpstreamError ? err : new UpstreamError(classifyTransportError(err))));
-  ws.on("close", (code, reason) => {
-    if (!finished) queue.fail(new UpstreamError(failure("network", `grok.com gateway closed the connection (${code}${reason.length ? ` ${reason.toString()}` : ""}) before the response completed`)));
-    else queue.close();
-  });
 
   let produced = false;
   try {
@@ -144,7 +127,7 @@ export async function* chatGateway(ctx: GrokContext, req: GrokChatRequest, acc: 
     if (ping) clearInterval(ping);
     signal.removeEventListener("abort", onAbort);
     ws.resume(); // a paused socket would not read grok.com's close frame
-    if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+    if (ws.isOpen) ws.close(1000);
     else ws.terminate();
     if (parser.unknownFrames) ctx.log.debug("gateway had unknown frames", { unknownFrames: parser.unknownFrames });
   }

@@ -30,7 +30,8 @@ export interface RequestOptions {
 }
 
 export interface HttpTransport {
-  readonly name: "impit" | "fetch";
+  /** "chromium": supplied by the desktop app (Chromium's network stack), see startServer's `upstream` option. */
+  readonly name: "impit" | "fetch" | "chromium";
   request(url: string, opts: RequestOptions): Promise<UpstreamResponse>;
 }
 
