@@ -72,6 +72,23 @@ describe("JSON nesting", () => {
     expect(c.json.error.param).toMatch(/^messages\[0\]\.content/);
     expect((await raw(stack.url, "/health")).status).toBe(200); // and the process is fine
   });
+
+  it("survives 20 000 levels inside a tool call's arguments string (JSON inside JSON)", async () => {
+    const deep = "[".repeat(20_000) + "]".repeat(20_000);
+    const body = {
+      model: "grok-chat-fast",
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: `{"a":${deep}}` } }] },
+        { role: "tool", tool_call_id: "c1", content: "ok" },
+      ],
+    };
+    const res = await raw(stack.url, "/v1/chat/completions", { headers: JSON_HEADERS, body: JSON.stringify(body) });
+    expect(res.status).toBeLessThan(500); // never "Maximum call stack size exceeded"
+    expect(res.body).not.toMatch(/call stack/i);
+    expect((await raw(stack.url, "/health")).status).toBe(200);
+  });
 });
 
 describe("CORS without an API key", () => {
