@@ -207,3 +207,22 @@ describe("POST /v1/images/edits (upload + imagine-image-edit)", () => {
     expect(err.message).toMatch(/moderation/i);
   });
 });
+
+describe("failover", () => {
+  it("an Imagine handshake refused with 429 moves the job to another account; the first one's image bucket is exhausted", async () => {
+    const second = await stack.addAccount("super");
+    stack.fake.queue("*", "http-429");
+    const r = await stack.openai.images.generate({ model: "grok-imagine-image", prompt: "a fox", n: 1 });
+    expect(r.data).toHaveLength(1);
+    expect((await fetchBytes(r.data![0]!.url!)).equals(JPEG)).toBe(true);
+    const rounds = imagineRounds();
+    expect(rounds).toHaveLength(2);
+    const [first, next] = rounds.map((q) => q.cookies.sso);
+    expect(first).not.toBe(next);
+    expect([stack.accounts[0]!.sso, second.sso]).toContain(first);
+    // Its image bucket is exhausted until the reset (rate limits are per bucket); chat stays usable.
+    const q = stack.server.deps.pool.get(first!)!.quota.image_pro!;
+    expect(q.remaining).toBe(0);
+    expect(q.resetAt!).toBeGreaterThan(Date.now());
+  });
+});

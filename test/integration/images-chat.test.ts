@@ -148,6 +148,31 @@ describe("generated images in chat", () => {
     expect(err.error?.code ?? err.code).toBe("content_moderated");
     expect(stack.fake.chatRequests().length - before).toBe(1);
     expect(stack.server.deps.pool.get(stack.accounts[0]!.sso)!.effectiveStatus).toBe("active");
+    // The 2025 frames (images moderated, empty generatedImageUrls) come with grok's caption: the answer keeps it and says why there is no image.
+    stack.fake.queue("*", { name: "moderated", variant: "2025" });
+    const r2 = await stack.openai.chat.completions.create({ model: "grok-chat-fast", messages: [{ role: "user", content: "x" }] });
+    const content = r2.choices[0]!.message.content!;
+    expect(imagesIn(content)).toHaveLength(0);
+    expect(content).toMatch(/moderation blocked the generated image/);
+    expect(assetGets()).toHaveLength(0);
+  });
+
+  it("keep-alives flow while the images render", async () => {
+    await stack.server.deps.settings.update({ grok: { chat_transport: "rest", keepalive_interval: 1 } });
+    try {
+      stack.fake.queue("*", { name: "image-gen-2025", delayMs: 350 });
+      const res = await fetch(`${stack.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "grok-chat-fast", stream: true, messages: [{ role: "user", content: "draw a moon" }] }),
+      });
+      const sse = await readSse(res);
+      expect(sse.comments.length).toBeGreaterThanOrEqual(1);
+      const text = sse.data.slice(0, -1).map((d) => (JSON.parse(d) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? "").join("");
+      expect(imagesIn(text)).toHaveLength(2);
+    } finally {
+      await stack.server.deps.settings.update({ grok: { keepalive_interval: 15 } });
+    }
   });
 
   it("client tools switch grok's image tool off", async () => {

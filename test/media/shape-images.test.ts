@@ -37,3 +37,18 @@ describe("images in the output shaper", () => {
     expect(s.text).toBe("abcST\n\n![image](http://h/images/a.jpg)");
   });
 });
+
+describe("frames: modelResponse.generatedImageUrls (§7.1)", () => {
+  it("adds the final list's images that no frame announced, never the streamed or moderated ones", async () => {
+    const { FrameParser } = await import("../../src/server/grok/frames.js");
+    const p = new FrameParser({ filteredTags: [] });
+    const r = (response: Record<string, unknown>) => p.push({ result: { response: { ...response, responseId: "a1" } } });
+    const streamed = r({ streamingImageGenerationResponse: { imageId: "i1", imageUrl: "users/u/generated/i1/image.jpg", progress: 100 } });
+    const blocked = r({ streamingImageGenerationResponse: { imageId: "i3", imageUrl: "users/u/generated/i3/image.jpg", progress: 100, moderated: true } });
+    const fin = r({ modelResponse: { responseId: "a1", message: "", generatedImageUrls: ["users/u/generated/i1/image.jpg", "users/u/generated/i2/image.jpg", "users/u/generated/i3/image.jpg"] } });
+    expect(streamed.filter((e) => e.type === "image" && e.final)).toHaveLength(1);
+    expect(blocked.filter((e) => e.type === "image" && e.moderated)).toHaveLength(1);
+    const added = fin.filter((e) => e.type === "image");
+    expect(added).toEqual([{ type: "image", id: "i2", url: "users/u/generated/i2/image.jpg", progress: 100, moderated: false, final: true, errorCode: null }]);
+  });
+});

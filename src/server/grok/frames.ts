@@ -67,6 +67,8 @@ export class FrameParser {
   private rawAnswer = ""; // streamed answer text before markup filtering
   private sawAnswerDelta = false;
   private readonly cards = new Map<string, string>(); // citation card id → url
+  /** Asset paths of the image frames seen (final or moderated), so the final generatedImageUrls list adds only the rest. */
+  private readonly imageUrls = new Set<string>();
   /** Answer text and citations held behind an unresolved inline citation (its card comes later). */
   private held: { cardId: string; events: GrokEvent[] } | null = null;
   private readonly openTools: Array<{ id: string | null; name: string }> = [];
@@ -146,7 +148,10 @@ export class FrameParser {
       const s = r.streamingImageGenerationResponse;
       const progress = num(s.progress) ?? 0;
       const moderated = s.moderated === true;
-      out.push({ type: "image", id: str(s.imageId) ?? "", url: str(s.imageUrl), progress, moderated, final: (progress >= 100 || s.isFinal === true) && !moderated, errorCode: null });
+      const url = str(s.imageUrl);
+      if (url) this.imageUrls.add(url);
+      if (moderated && str(s.imageId)) this.imageUrls.add(`id:${str(s.imageId)}`);
+      out.push({ type: "image", id: str(s.imageId) ?? "", url, progress, moderated, final: (progress >= 100 || s.isFinal === true) && !moderated, errorCode: null });
     }
     if (isObj(r.cachedImageGenerationResponse)) {
       known = true;
@@ -225,6 +230,14 @@ export class FrameParser {
       else if (message.length > this.rawAnswer.length && message.startsWith(this.rawAnswer)) this.answer(message.slice(this.rawAnswer.length), out);
     }
     for (const raw of Array.isArray(m.cardAttachmentsJson) ? m.cardAttachmentsJson : []) this.card(parseJsonData(raw), out, true);
+    // §7.1: the final list of generated images; streamed ones were announced already (moderated ones are absent from it).
+    for (const u of Array.isArray(m.generatedImageUrls) ? m.generatedImageUrls : []) {
+      if (typeof u !== "string" || !u || this.imageUrls.has(u)) continue;
+      const id = /\/generated\/([^/]+)\//.exec(u)?.[1] ?? u;
+      if (this.imageUrls.has(`id:${id}`)) continue;
+      this.imageUrls.add(u);
+      out.push({ type: "image", id, url: u, progress: 100, moderated: false, final: true, errorCode: null });
+    }
     const errors = Array.isArray(m.streamErrors) ? m.streamErrors : [];
     if (errors.length) {
       const first = errors[0];
@@ -385,6 +398,9 @@ export class FrameParser {
       const moderated = chunk.moderated === true;
       const errorCode = str(chunk.systemErrCode);
       if (fromFinal) return; // repeats of streamed cards
+      const cardUrl = str(chunk.imageUrl) ?? str(chunk.image_url);
+      if (cardUrl && !cardUrl.startsWith("data:")) this.imageUrls.add(cardUrl);
+      if (moderated && str(chunk.imageUuid)) this.imageUrls.add(`id:${str(chunk.imageUuid)}`);
       out.push({
         type: "image",
         id: str(chunk.imageUuid) ?? str(data.id) ?? "",
