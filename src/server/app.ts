@@ -9,6 +9,7 @@ import { listensOnLoopback } from "./api/guards.js";
 import { imagesRouter } from "./api/images.js";
 import { openaiRouter } from "./api/openai.js";
 import { speechRouter } from "./api/speech.js";
+import { videoWiring } from "./api/videos.js";
 import type { RuntimeConfig } from "./config/env.js";
 import type { SettingsService } from "./config/settings.js";
 import { splitKeys } from "./config/env.js";
@@ -18,6 +19,7 @@ import type { ModelCatalog } from "./grok/models.js";
 import { UpstreamError } from "./grok/upstream-error.js";
 import { redactUrl, type Logger } from "./log.js";
 import type { MediaCache } from "./media/cache.js";
+import type { VideoJobs } from "./media/video-jobs.js";
 import { imageServingFor } from "./media/chat-images.js";
 import { mediaRoutes } from "./media/serve.js";
 import type { ChatPipeline } from "./pipeline.js";
@@ -37,6 +39,8 @@ export interface AppDeps {
   auth: AdminAuth;
   /** Generated images and videos, served at /images/{name} and /videos/{name}. */
   media: MediaCache;
+  /** Videos API jobs (started and stopped by server.ts; made by createApp when absent). */
+  videos?: VideoJobs;
   log: Logger;
   startedAt: number;
 }
@@ -124,6 +128,9 @@ export function createApp(deps: AppDeps): Koa {
   const openai = openaiRouter({ pipeline: deps.pipeline, catalog: deps.catalog, settings: () => deps.settings.value.grok, log: deps.log.child("openai") });
   client.use(openai.routes());
   client.use(speechRouter({ pipeline: deps.pipeline, grok: deps.grok }).routes());
+  const video = videoWiring(deps); // video models in chat and the Videos API (api/videos.ts)
+  runner.video = video.serving;
+  client.use(video.router.routes());
   // Generated images: downloaded with the generating account, cached, linked (media/chat-images.ts).
   const images = imageServingFor({ media: deps.media, download: (a, r, o) => deps.grok.downloadAsset(a, r, o), global: () => deps.settings.value.global });
   client.use(imagesRouter({ pipeline: deps.pipeline, grok: deps.grok, catalog: deps.catalog, images, allowPrivate: () => deps.settings.value.grok.image_url_allow_private, log: deps.log.child("images") }).routes());

@@ -12,6 +12,7 @@ import { GrokClient, type UpstreamHooks } from "./grok/client.js";
 import { ModelCatalog } from "./grok/models.js";
 import { createLogger, type Logger, parseLogLevel } from "./log.js";
 import { MediaCache } from "./media/cache.js";
+import { VideoJobs } from "./media/video-jobs.js";
 import { ChatPipeline } from "./pipeline.js";
 import { AccountPool } from "./pool/index.js";
 import { createStore, type FileCodec } from "./store/index.js";
@@ -121,6 +122,10 @@ export async function startServer(
     log: log.child("media"),
   });
   const deps: AppDeps = { runtime, store, settings, pool, grok, pipeline, catalog: () => catalog, auth, log, startedAt: Date.now(), media };
+  // Videos API jobs live in the store; this instance's unfinished ones (a crash) are reported interrupted.
+  const videos = new VideoJobs({ store, pipeline, call: { grok, cache: () => media, settings: () => settings.value.grok, log: log.child("video"), flowMemory: { textToVideoRefusedAt: null } }, instance: media.instance, log: log.child("video") });
+  await videos.init();
+  deps.videos = videos;
   const app = createApp(deps);
   const t = { ...HTTP_TIMEOUTS, ...opts.httpTimeouts };
   // Slow-loris guard: a request must arrive within these (Node checks every connectionsCheckingInterval).
@@ -147,6 +152,7 @@ export async function startServer(
       closed = true;
       unsubscribe();
       pool.stopSync();
+      await videos.close(); // running video jobs are recorded as interrupted while the store is open
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections?.();

@@ -27,6 +27,8 @@ export interface ChatRequest {
   fileAttachments: string[];
   inputAssets: string[];
   resolutionName?: string;
+  /** Video turns: the requested length (textToVideo.duration / videoGenModelConfig.videoLength). */
+  seconds?: number;
   parentResponseId?: string;
   /** Quota key the turn is charged to, and its cost. */
   quotaKey: string;
@@ -98,6 +100,7 @@ function mediaKind(state: FakeState, account: AccountRecord, body: Record<string
     return { ...req, kind: "edit", inputAssets: assets as string[], prompt: i2i.prompt, quotaKey: "image_edit", modelLabel: "imagine-image-edit" };
   }
   if (isPlainObject(mgi) && "textToVideo" in mgi) {
+    if (state.options.refuseTextToVideo) return bad("unknown field mediaGenInput.textToVideo");
     const t2v = mgi.textToVideo;
     if (body.modelName !== "imagine-video-gen") return bad("mediaGenInput.textToVideo needs modelName imagine-video-gen");
     if (!isPlainObject(t2v)) return bad("textToVideo must be an object");
@@ -108,14 +111,15 @@ function mediaKind(state: FakeState, account: AccountRecord, body: Record<string
     if (res !== "480p" && res !== "720p") return bad("textToVideo.resolutionName must be 480p or 720p");
     if ("aspectRatio" in t2v && !ASPECT_RATIOS.includes(t2v.aspectRatio as string)) return bad("invalid textToVideo.aspectRatio");
     if (body.kind !== "CONVERSATION_KIND_IMAGINE") return bad("textToVideo needs kind CONVERSATION_KIND_IMAGINE");
-    return { ...req, kind: "video", resolutionName: res, quotaKey: res === "480p" ? "video" : "video_720p", modelLabel: "imagine-video-gen" };
+    return { ...req, kind: "video", resolutionName: res, seconds: d, quotaKey: res === "480p" ? "video" : "video_720p", modelLabel: "imagine-video-gen" };
   }
   if (body.modelName === "imagine-image-edit") return { ...req, kind: "edit", quotaKey: "image_edit", modelLabel: "imagine-image-edit" };
   const tools = body.toolOverrides as Record<string, unknown> | undefined;
   if (body.modelName === "imagine-video-gen" || tools?.videoGen === true) {
     const cfg = (body.responseMetadata as Record<string, any> | undefined)?.modelConfigOverride?.modelMap?.videoGenModelConfig;
     const res = cfg?.resolutionName === "480p" ? "480p" : "720p";
-    return { ...req, kind: "video", resolutionName: res, quotaKey: res === "480p" ? "video" : "video_720p", modelLabel: String(body.modelName) };
+    const seconds = typeof cfg?.videoLength === "number" ? cfg.videoLength : undefined;
+    return { ...req, kind: "video", resolutionName: res, ...(seconds !== undefined ? { seconds } : {}), quotaKey: res === "480p" ? "video" : "video_720p", modelLabel: String(body.modelName) };
   }
   return undefined;
 }

@@ -81,6 +81,8 @@ export async function handleConversation(ctx: HttpCtx, continuation: boolean): P
   const fail = scenarioFailure(sc) ?? (sc.name === "conversation-not-found" ? failures.notFound("Conversation not found") : undefined)
     ?? (sc.name === "moderated" && parsed.kind === "edit" ? failures.moderated() : undefined);
   if (fail) return sendFailure(ctx.res, fail);
+  // §14.7: free accounts got 429 for a videoLength/duration above 6 (6 → 200; 7, 8, 15 → 429).
+  if (parsed.kind === "video" && acc.tier === "basic" && (parsed.seconds ?? 0) > 6) return rejectHttp(ctx, failures.tooManyRequests(), `basic account asked for a ${parsed.seconds} s video`);
   if (!charge(ctx, acc, parsed, sc)) {
     if (parsed.kind !== "chat") return sendFailure(ctx.res, failures.tooManyRequests());
     sc = { name: "usage-limit" };

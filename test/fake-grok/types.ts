@@ -98,6 +98,8 @@ export interface FakeGrokOptions {
   asyncUploads?: boolean;
   /** Extension: x-xai-request-id must be unique per request (default false). */
   uniqueRequestIds?: boolean;
+  /** Extension: the [2026-04] era, before `mediaGenInput.textToVideo` (§8.3): such bodies get a 400 (default false). */
+  refuseTextToVideo?: boolean;
 }
 
 export interface QuotaEntry {

@@ -103,6 +103,8 @@ export const grokSchema = z.looseObject({
   queue_max_depth: int(0, 100_000).default(1000),
   /** Allow image_url attachments from private/loopback addresses (off: SSRF protection). */
   image_url_allow_private: bool.default(false),
+  /** Text-to-video request form (grok-protocol.md §8): "auto" (the current mediaGenInput form, the media-post form when that is refused), or one of them only. */
+  video_flow: z.enum(["auto", "text-to-video", "media-post"]).default("auto"),
   /** Original setting, kept for compatibility; failover is decided by failure kind instead. */
   retry_status_codes: z.array(z.number().int()).default([401, 429]),
 });

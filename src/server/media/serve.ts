@@ -26,7 +26,11 @@ export function mediaRoutes(cache: () => MediaCache) {
     if (!m || (ctx.method !== "GET" && ctx.method !== "HEAD")) return next();
     const kind = KIND[m[1]!]!;
     const name = m[2]!;
-    if (!isCacheName(name)) throw notFound();
+    if (!isCacheName(name)) {
+      // /videos/video_<id>[/content] and /videos are the Videos API without /v1 (api/videos.ts): not files.
+      if (kind === "video" && /^video_[0-9a-f]{32}(\/content)?$/.test(name)) return next();
+      throw notFound();
+    }
     const hit = await cache().get(kind, name);
     if (!hit) throw notFound();
     const folder = await realpath(cache().folder(kind)).catch(() => null);
@@ -70,7 +74,8 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end };
 }
 
-async function serveFile(ctx: Context, path: string, meta: CachedMedia): Promise<void> {
+/** Serves one cached file with the headers above (ETag, 304, single ranges); also the Videos API's content route. */
+export async function serveFile(ctx: Context, path: string, meta: CachedMedia): Promise<void> {
   const fh = await open(path, "r");
   let handed = false;
   try {

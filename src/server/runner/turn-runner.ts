@@ -9,6 +9,7 @@ import type { Logger } from "../log.js";
 import type { RequestLogHook, RequestTrace } from "../observe/request-log.js";
 import type { ImageServing } from "../media/chat-images.js";
 import { resolveAttachments } from "../media/fetch-image.js";
+import { type VideoServing, prepareVideoTurn } from "../media/video-chat.js";
 import type { ProtocolAdapter, RenderContext, SseFrame } from "../protocols/adapter.js";
 import { estimateTokens } from "../protocols/estimate-tokens.js";
 import { flattenMessages } from "../protocols/flatten.js";
@@ -31,6 +32,8 @@ export interface RunnerDeps {
   requestLog?: RequestLogHook;
   /** How generated images of this request are downloaded, cached and linked (absent: not shown). */
   images?: (ctx: Context, prompt: string | null) => ImageServing;
+  /** How video models' turns are generated, cached and linked (media/video-chat.ts; absent: refused). */
+  video?: VideoServing;
 }
 
 /** The last user message, as the prompt stored with generated media. */
@@ -70,6 +73,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
   const rctx: RenderContext = { turn, requestId, servedModel: model.id, settings: s, promptTokens: estimateTokens(prompt) };
   const output = new TurnOutput(turn, s, prompt);
   const images = deps.images?.(ctx, lastUserText(turn)) ?? null;
+  const video = model.kind === "video" ? prepareVideoTurn(deps.video, ctx, turn, body, model) : null; // video models: media/video-chat.ts
   trace?.turn({ model: turn.model, servedModel: model.id, stream: turn.stream, prompt: () => prompt });
 
   if (!turn.stream) {
@@ -79,7 +83,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
       if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
     });
     const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: abort.signal });
-    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: abort.signal, buffered: true };
+    const job = video ? video.job(files, requestId, abort.signal) : { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: abort.signal, buffered: true };
     for await (const e of deps.pipeline.run(job)) {
       if (e.type === "error") throw inBandError(e.error);
       if (e.type === "done") break;
@@ -101,7 +105,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
   };
   try {
     const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: sse.abort.signal });
-    const job = { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: sse.abort.signal };
+    const job = video ? video.job(files, requestId, sse.abort.signal) : { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: sse.abort.signal };
     for await (const e of deps.pipeline.run(job)) {
       if (e.type === "error") {
         const err = inBandError(e.error);
