@@ -135,6 +135,18 @@ describe("video models", () => {
     expect(chats().map((c) => ((c.body as any).mediaGenInput ? "text-to-video" : "media-post"))).toEqual(["media-post"]);
   });
 
+  it("Anthropic Messages and the Responses API get the same video answer", async () => {
+    const a = await fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" }, body: JSON.stringify({ model: "grok-imagine-video", max_tokens: 100, messages: [{ role: "user", content: "a fox" }] }) });
+    expect(a.status).toBe(200);
+    const text = ((await a.json()) as any).content.filter((b: any) => b.type === "text").map((b: any) => b.text).join("");
+    const url = VIDEO_TAG.exec(text)![1]!;
+    expect((await fetchBytes(url)).bytes.equals(MP4)).toBe(true);
+    const r = await fetch(`${stack.url}/v1/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "grok-imagine-video", input: "a hare", store: false }) });
+    expect(r.status).toBe(200);
+    const out = ((await r.json()) as any).output.filter((o: any) => o.type === "message").flatMap((o: any) => o.content).map((c: any) => c.text).join("");
+    expect(VIDEO_TAG.test(out)).toBe(true);
+  });
+
   it("validates duration, aspect ratio, resolution and --mode with 400s naming the field, before any upstream call", async () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ duration: 16 }, "duration"],

@@ -246,6 +246,24 @@ describe("a restart in the middle of a video job", () => {
     expect(after).toMatchObject({ status: "failed", progress: 46, error: { code: "interrupted" } });
     expect(after.error!.message).toMatch(/restarted/);
   });
+
+  it("another instance's job is trusted while its heartbeat is fresh, and reported interrupted once it is stale", async () => {
+    const put = async (id: string, heartbeatAgoMs: number) => {
+      const rec = { id, model: "grok-imagine-video", prompt: "elsewhere", status: "in_progress", progress: 46, created_at: 1, completed_at: null, expires_at: null, size: "720x1280", seconds: "6", aspect_ratio: "9:16", resolution: "720p", notes: [], error: null, instance: "other-host:8000", heartbeat_at: Date.now() - heartbeatAgoMs, video: null, thumbnail: null };
+      await server!.deps.store.kvSet(`videos:job:${id}`, JSON.stringify(rec));
+    };
+    const fresh = `video_${"cd".repeat(16)}`;
+    const stale = `video_${"ef".repeat(16)}`;
+    await put(fresh, 10_000);
+    await put(stale, 4 * 60_000);
+    expect(await client(server!).videos.retrieve(fresh)).toMatchObject({ status: "in_progress", progress: 46 });
+    const s = await client(server!).videos.retrieve(stale);
+    expect(s).toMatchObject({ status: "failed", error: { code: "interrupted" } });
+    expect(s.error!.message).toContain("other-host:8000");
+    const content = await fetch(`${server!.url}/v1/videos/${fresh}/content`);
+    expect(content.status).toBe(404);
+    expect(((await content.json()) as any).error.message).toMatch(/in_progress \(46%\)/);
+  });
 });
 
 /** Reads a key of the file store's kv.json directly (what is on disk, not what a server makes of it). */
