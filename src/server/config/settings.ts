@@ -62,10 +62,36 @@ export function parseSettings(raw: StoredSettings): Settings {
   return result.data;
 }
 
+/**
+ * Stored settings that no longer validate (written by an older version, or by hand) must not
+ * stop the server: each invalid `section.key` falls back to its default and is reported, while
+ * the stored value itself is kept until someone saves that field. Keys in `strict` (the ones an
+ * update is changing) must validate: their error is the caller's 400.
+ */
+export function parseSettingsTolerant(raw: StoredSettings, strict: ReadonlySet<string> = new Set()): { settings: Settings; invalid: string[] } {
+  const { _meta, ...rest } = raw;
+  void _meta;
+  const work = structuredClone(rest) as Record<string, Record<string, unknown>>;
+  const invalid: string[] = [];
+  for (let round = 0; round < 100; round++) {
+    const result = settingsSchema.safeParse(work);
+    if (result.success) return { settings: result.data, invalid };
+    const issue = result.error.issues[0]!;
+    const [sec, key] = issue.path.map(String);
+    const field = `${sec}.${key}`;
+    if (!sec || !key || strict.has(field) || !work[sec] || !(key in work[sec]!)) throw settingsError(result.error);
+    delete work[sec]![key];
+    invalid.push(`${field}: ${issue.message}`);
+  }
+  throw new ProxyError(500, "internal_error", "settings could not be parsed", { expose: false });
+}
+
 /** Loads, validates, migrates and saves settings; emits "change" after a stored update. */
 export class SettingsService extends EventEmitter {
   private current: Settings = settingsSchema.parse({});
   private raw: StoredSettings = {};
+  /** Stored values that did not validate and are replaced by their defaults (`section.key: reason`). */
+  invalid: string[] = [];
 
   constructor(private readonly store: Store) {
     super();
@@ -78,9 +104,9 @@ export class SettingsService extends EventEmitter {
   async load(): Promise<string[]> {
     const stored = await this.store.getSettings();
     const { settings, applied } = migrateSettings(stored);
-    this.current = parseSettings(settings);
+    ({ settings: this.current, invalid: this.invalid } = parseSettingsTolerant(settings));
     this.raw = settings;
-    if (applied.length || Object.keys(stored).length === 0) await this.store.saveSettings(serialise(this.raw, this.current));
+    if (applied.length || Object.keys(stored).length === 0) await this.store.saveSettings(serialise(this.raw, this.current, this.invalid));
     return applied;
   }
 
@@ -89,7 +115,7 @@ export class SettingsService extends EventEmitter {
     return this.serial(async () => {
       const stored = await this.store.getSettings();
       const { settings } = migrateSettings(stored);
-      this.current = parseSettings(settings);
+      ({ settings: this.current, invalid: this.invalid } = parseSettingsTolerant(settings));
       this.raw = settings;
       this.emit("change", this.current);
     });
@@ -108,6 +134,9 @@ export class SettingsService extends EventEmitter {
     }
     return this.serial(async () => {
       let parsed!: Settings;
+      let invalid: string[] = [];
+      const strict = new Set<string>();
+      for (const name of ["global", "grok"] as const) for (const k of Object.keys(patch[name] ?? {})) strict.add(`${name}.${k}`);
       const stored = await this.store.updateSettings((current) => {
         const next = migrateSettings(current).settings;
         for (const name of ["global", "grok"] as const) {
@@ -120,11 +149,12 @@ export class SettingsService extends EventEmitter {
           const dyn = g.dynamic_statsig === true || g.dynamic_statsig === "true";
           next.grok!.statsig_mode = dyn ? "dynamic" : next.grok!.x_statsig_id ? "static" : "dynamic";
         }
-        parsed = parseSettings(next);
-        return serialise(next, parsed);
+        ({ settings: parsed, invalid } = parseSettingsTolerant(next, strict));
+        return serialise(next, parsed, invalid);
       });
       this.raw = stored;
       this.current = parsed;
+      this.invalid = invalid;
       this.emit("change", this.current);
       return parsed;
     });
@@ -139,7 +169,12 @@ export class SettingsService extends EventEmitter {
   }
 }
 
-/** Stored form: the raw sections (unknown keys kept) overlaid with the validated values. */
-function serialise(raw: StoredSettings, settings: Settings): StoredSettings {
-  return { ...raw, global: { ...raw.global, ...settings.global }, grok: { ...raw.grok, ...settings.grok } };
+/** Stored form: the raw sections (unknown keys kept) overlaid with the validated values; invalid stored values are kept as stored. */
+function serialise(raw: StoredSettings, settings: Settings, invalid: string[] = []): StoredSettings {
+  const out: StoredSettings = { ...raw, global: { ...raw.global, ...settings.global }, grok: { ...raw.grok, ...settings.grok } };
+  for (const entry of invalid) {
+    const [sec, key] = entry.slice(0, entry.indexOf(":")).split(".") as ["global" | "grok", string];
+    if (raw[sec] && key in raw[sec]!) out[sec]![key] = raw[sec]![key];
+  }
+  return out;
 }
