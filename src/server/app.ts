@@ -4,10 +4,14 @@ import { AdminAuth } from "./admin/auth.js";
 import { pagesRouter } from "./admin/pages.js";
 import { adminRouter } from "./admin/routes.js";
 import { cacheRouter } from "./admin/cache-routes.js";
+import { managerRouter } from "./admin/manager-routes.js";
+import type { RequestLog } from "./observe/request-log.js";
 import { clientAuth, cors, errors, loopbackHostGuard, originGuard, presentedKey, requestId, safeEqual } from "./api/middleware.js";
 import { listensOnLoopback } from "./api/guards.js";
+import { anthropicRouter } from "./api/anthropic.js";
 import { imagesRouter } from "./api/images.js";
 import { openaiRouter } from "./api/openai.js";
+import { responsesRouter } from "./api/responses.js";
 import { speechRouter } from "./api/speech.js";
 import { videoWiring } from "./api/videos.js";
 import type { RuntimeConfig } from "./config/env.js";
@@ -22,9 +26,10 @@ import type { MediaCache } from "./media/cache.js";
 import type { VideoJobs } from "./media/video-jobs.js";
 import { imageServingFor } from "./media/chat-images.js";
 import { mediaRoutes } from "./media/serve.js";
-import type { ChatPipeline } from "./pipeline.js";
 import type { AccountPool } from "./pool/index.js";
-import { renderOpenAIError } from "./protocols/openai/render.js";
+import { adapterForPath } from "./protocols/registry.js";
+import type { Pipeline } from "./runner/pipeline.js";
+import type { RunnerDeps } from "./runner/turn-runner.js";
 import type { Store } from "./store/types.js";
 
 /** Everything the HTTP app needs; built by server.ts (or by tests). */
@@ -34,7 +39,7 @@ export interface AppDeps {
   settings: SettingsService;
   pool: AccountPool;
   grok: GrokClient;
-  pipeline: ChatPipeline;
+  pipeline: Pipeline;
   catalog: () => ModelCatalog;
   auth: AdminAuth;
   /** Generated images and videos, served at /images/{name} and /videos/{name}. */
@@ -43,12 +48,15 @@ export interface AppDeps {
   videos?: VideoJobs;
   log: Logger;
   startedAt: number;
+  /** Recent requests for the manager's Logs page (observe/request-log.ts). */
+  requestLog: RequestLog;
 }
 
-/** Error shape by path: admin routes answer `{success:false,…}`, everything else OpenAI's shape. */
+/** Error shape by path: admin routes answer `{success:false,…}`, client routes their protocol's shape. */
 function renderFor(ctx: Context) {
-  if (ctx.path.startsWith("/api/")) return (err: ProxyError) => ({ success: false, message: err.expose ? err.message : "Internal error", code: err.code, error: { code: err.code, message: err.expose ? err.message : "Internal error" } });
-  return (err: ProxyError) => renderOpenAIError(err);
+  if (ctx.path.startsWith("/api/")) return (err: ProxyError) => ({ status: err.status, body: { success: false, message: err.expose ? err.message : "Internal error", code: err.code, error: { code: err.code, message: err.expose ? err.message : "Internal error" } } });
+  const adapter = adapterForPath(ctx.path);
+  return (err: ProxyError) => adapter.renderError(err, String(ctx.state.requestId));
 }
 
 /** Tests one account against grok.com (session, then quota); a dead cookie or ban marks it dead, success revives it. */
@@ -74,7 +82,7 @@ export function healthReport(deps: AppDeps) {
     transport: deps.grok.transportName,
     chat_transport: deps.settings.value.grok.chat_transport,
     accounts: { total: st.total, usable: st.usable, cooling: st.cooling, dead: st.dead, disabled: st.disabled, next_reset_at: st.nextResetAt },
-    problems: deps.store.problems ?? [],
+    problems: [...(deps.store.problems ?? []), ...deps.settings.invalid.map((i) => `stored setting ${i} (the default is used until it is saved again)`)],
     memory: (({ rss, heapUsed }) => ({ rss, heap_used: heapUsed }))(process.memoryUsage()),
   };
 }
@@ -122,17 +130,19 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(cacheRouter({ auth: deps.auth, media: deps.media, baseUrl: () => deps.settings.value.global.base_url }).routes());
   app.use(admin.routes());
+  app.use(managerRouter({ auth: deps.auth, settings: deps.settings, requestLog: deps.requestLog }).routes());
 
   const client = new Router();
   client.use(clientAuth(keys, { keyRequired, log: deps.log.child("auth") }));
-  const openai = openaiRouter({ pipeline: deps.pipeline, catalog: deps.catalog, settings: () => deps.settings.value.grok, log: deps.log.child("openai") });
-  client.use(openai.routes());
+  const images = imageServingFor({ media: deps.media, download: (a, r, o) => deps.grok.downloadAsset(a, r, o), global: () => deps.settings.value.global });
+  const runner: RunnerDeps = { pipeline: deps.pipeline, grok: deps.grok, catalog: deps.catalog, settings: () => deps.settings.value.grok, tiers: () => deps.pool.stats().byTier, log: deps.log.child("runner"), requestLog: deps.requestLog, images };
+  client.use(openaiRouter(runner).routes());
+  client.use(anthropicRouter(runner).routes());
+  client.use(responsesRouter(runner, deps.store).routes());
   client.use(speechRouter({ pipeline: deps.pipeline, grok: deps.grok }).routes());
   const video = videoWiring(deps); // video models in chat and the Videos API (api/videos.ts)
   runner.video = video.serving;
   client.use(video.router.routes());
-  // Generated images: downloaded with the generating account, cached, linked (media/chat-images.ts).
-  const images = imageServingFor({ media: deps.media, download: (a, r, o) => deps.grok.downloadAsset(a, r, o), global: () => deps.settings.value.global });
   client.use(imagesRouter({ pipeline: deps.pipeline, grok: deps.grok, catalog: deps.catalog, images, allowPrivate: () => deps.settings.value.grok.image_url_allow_private, log: deps.log.child("images") }).routes());
   app.use(client.routes());
   return app;

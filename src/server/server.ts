@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import path from "node:path";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { AdminAuth } from "./admin/auth.js";
 import { ensureNetworkKey } from "./admin/network-key.js";
 import { createApp, type AppDeps } from "./app.js";
@@ -13,7 +13,8 @@ import { ModelCatalog } from "./grok/models.js";
 import { createLogger, type Logger, parseLogLevel } from "./log.js";
 import { MediaCache } from "./media/cache.js";
 import { VideoJobs } from "./media/video-jobs.js";
-import { ChatPipeline } from "./pipeline.js";
+import { Pipeline } from "./runner/pipeline.js";
+import { RequestLog } from "./observe/request-log.js";
 import { AccountPool } from "./pool/index.js";
 import { createStore, type FileCodec } from "./store/index.js";
 
@@ -55,7 +56,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = opts.log ?? createLogger(runtime.logLevel);
   if (runtime.storageMode === "file") mkdirSync(runtime.dataDir, { recursive: true });
-  const store = createStore({
+  const store = await createStore({
     mode: runtime.storageMode,
     dataDir: runtime.dataDir,
     ...(runtime.databaseUrl ? { databaseUrl: runtime.databaseUrl } : {}),
@@ -63,9 +64,15 @@ export async function startServer(
     ...(opts.storeCodec ? { fileCodec: opts.storeCodec } : {}),
   });
   await store.init();
+  // The admin password hash (scrypt, ~0.3 s on the thread pool) is checked or made while the rest
+  // starts and the port opens; logins and session checks wait for it (AdminAuth.ready).
+  const auth = new AdminAuth(store, () => runtime.adminUsername, { log: log.child("admin") });
+  const authInit = auth.init(runtime.adminPassword);
+  authInit.catch(() => undefined); // awaited once listening
   const settings = new SettingsService(store);
   const migrations = await settings.load();
   if (migrations.length) log.info("settings migrated", { migrations });
+  for (const i of settings.invalid) log.warn("stored setting is invalid; its default is used until it is saved again", { setting: i });
   if (!runtime.logLevelExplicit) log.level = parseLogLevel(settings.value.global.log_level, runtime.logLevel);
 
   const { catalog, overrideFile } = ModelCatalog.load(runtime.dataDir);
@@ -109,9 +116,17 @@ export async function startServer(
     else void pool.reload(change.tokens).catch((err) => log.warn("account reload failed", { err }));
   });
 
-  const pipeline = new ChatPipeline({ pool, grok, settings: () => settings.value.grok, log: log.child("pipeline") });
-  const auth = new AdminAuth(store, () => runtime.adminUsername, { log: log.child("admin") });
-  const { generated } = await auth.init(runtime.adminPassword);
+  // The manager's request log (Logs page): ring in memory, optional rotated file in <data>/logs.
+  const requestLog = new RequestLog({
+    capacity: () => settings.value.global.request_log_entries,
+    retentionHours: () => settings.value.global.request_log_retention_hours,
+    includePrompts: () => settings.value.global.request_log_prompts,
+    fileEnabled: () => settings.value.global.request_log_file,
+    dir: path.join(runtime.dataDir, "logs"),
+    onError: (err) => log.warn("request log write failed", { err }),
+  });
+  await requestLog.restore();
+  const pipeline = new Pipeline({ pool, settings: () => settings.value.grok, log: log.child("pipeline"), onAttempt: requestLog.attempt });
   const generatedApiKey = await ensureNetworkKey(runtime, settings);
   // The media cache stays on this machine whatever the storage mode; the listing names the instance.
   const MB = 1024 * 1024;
@@ -121,7 +136,7 @@ export async function startServer(
     instance: `${hostname()}:${runtime.port}`,
     log: log.child("media"),
   });
-  const deps: AppDeps = { runtime, store, settings, pool, grok, pipeline, catalog: () => catalog, auth, log, startedAt: Date.now(), media };
+  const deps: AppDeps = { runtime, store, settings, pool, grok, pipeline, catalog: () => catalog, auth, log, startedAt: Date.now(), requestLog, media };
   // Videos API jobs live in the store; this instance's unfinished ones (a crash) are reported interrupted.
   const videos = new VideoJobs({ store, pipeline, call: { grok, cache: () => media, settings: () => settings.value.grok, log: log.child("video"), flowMemory: { textToVideoRefusedAt: null } }, instance: media.instance, log: log.child("video") });
   await videos.init();
@@ -136,6 +151,13 @@ export async function startServer(
       server.once("error", reject);
       server.listen(runtime.port, runtime.host, () => resolve());
     });
+  }
+  let generated: string | null;
+  try {
+    ({ generated } = await authInit);
+  } catch (err) {
+    server.close();
+    throw err;
   }
   const addr = server.address() as AddressInfo | null;
   const host = runtime.host.includes(":") ? `[${runtime.host}]` : runtime.host;
