@@ -144,3 +144,28 @@ describe("MediaCache", () => {
     expect(await make().list()).toEqual([]);
   });
 });
+
+describe("MediaCache shared by two processes (one data folder)", () => {
+  it("serves and keeps the other one's files, with their prompt and instance", async () => {
+    const a = new MediaCache({ dir, maxBytes: () => caps, instance: "proc-a", now: () => clock });
+    const b = new MediaCache({ dir, maxBytes: () => caps, instance: "proc-b", now: () => clock });
+    await a.list();
+    await b.list();
+    const fromA = await a.put("image", PNG(50), { mime: "image/png", prompt: "made by a" });
+    const fromB = await b.put("image", PNG(60), { mime: "image/png", prompt: "made by b" });
+    // b never saw a's put: adopted on first use, metadata from the shared index.
+    const got = await b.get("image", fromA.name);
+    expect(got?.meta).toMatchObject({ prompt: "made by a", instance: "proc-a", size: 50 });
+    // a's next index write keeps b's entry.
+    await a.put("image", PNG(10), { mime: "image/png" });
+    const fresh = new MediaCache({ dir, maxBytes: () => caps, instance: "proc-c" });
+    const listed = await fresh.list("image");
+    expect(listed.find((e) => e.name === fromB.name)).toMatchObject({ prompt: "made by b", instance: "proc-b" });
+    expect(listed).toHaveLength(3);
+    // Clearing from one process removes every cached file in the folder.
+    const other = await b.put("image", PNG(20), { mime: "image/png" });
+    expect(await a.clear("image")).toBe(4);
+    expect(await readdir(join(dir, "images"))).toEqual([]);
+    expect(await b.get("image", other.name)).toBeNull();
+  });
+});

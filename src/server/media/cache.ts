@@ -13,7 +13,9 @@ import { extensionFor, mimeForExtension, sniffMediaType } from "./mime.js";
  * Names are 22 base64url characters of crypto randomness (132 bits) plus the extension of the
  * sniffed type. Size caps per kind are enforced by least-recently-used eviction after each put;
  * `get` counts as a use. Files stay local to this instance (`instance` says which one) whatever
- * the storage mode; the index is rebuilt from the folders when missing or stale.
+ * the storage mode; the index is rebuilt from the folders when missing or stale. Several
+ * processes may share one data folder: a name another process made is adopted on first use,
+ * and index writes merge in the entries of files that still exist.
  */
 
 export type MediaKind = "image" | "video";
@@ -164,7 +166,7 @@ export class MediaCache {
     if (!MEDIA_KINDS.includes(kind) || !isCacheName(name)) return null;
     await this.load();
     const key = `${kind}/${name}`;
-    const entry = this.entries.get(key);
+    const entry = this.entries.get(key) ?? (await this.adopt(kind, name));
     if (!entry) return null;
     const path = join(this.folder(kind), name);
     const st = await lstat(path).catch(() => null);
@@ -208,8 +210,17 @@ export class MediaCache {
         this.entries.delete(key);
         n++;
       }
-      // Leftovers of crashed puts too.
-      for (const k of kind ? [kind] : MEDIA_KINDS) await this.removeTemps(k);
+      for (const k of kind ? [kind] : MEDIA_KINDS) {
+        // Files of another process sharing the folder, and leftovers of crashed puts, too.
+        for (const name of await readdir(this.folder(k)).catch(() => [] as string[])) {
+          if (!isCacheName(name)) continue;
+          const st = await lstat(join(this.folder(k), name)).catch(() => null);
+          if (!st?.isFile()) continue;
+          await unlink(join(this.folder(k), name)).catch(() => undefined);
+          n++;
+        }
+        await this.removeTemps(k);
+      }
       await this.saveIndex();
       return n;
     });
@@ -280,13 +291,7 @@ export class MediaCache {
   /** Reads the index, then reconciles it with the folders: gone files dropped, unknown files adopted. */
   private async doLoad(): Promise<void> {
     for (const k of MEDIA_KINDS) await mkdir(this.folder(k), { recursive: true });
-    let saved: unknown[] = [];
-    try {
-      const parsed = JSON.parse(await readFile(join(this.opts.dir, INDEX), "utf8")) as { entries?: unknown };
-      if (Array.isArray(parsed.entries)) saved = parsed.entries;
-    } catch {
-      // Missing or damaged: rebuilt from the folders below.
-    }
+    const saved: unknown[] = await this.readIndex(); // missing or damaged: rebuilt from the folders below
     const known = new Map<string, CachedMedia>();
     for (const raw of saved) {
       const e = raw as Partial<CachedMedia>;
@@ -309,7 +314,7 @@ export class MediaCache {
           createdAt: typeof prev?.createdAt === "number" ? prev.createdAt : Math.round(st.mtimeMs),
           lastAccessAt: typeof prev?.lastAccessAt === "number" ? prev.lastAccessAt : Math.round(st.mtimeMs),
           prompt: typeof prev?.prompt === "string" ? prev.prompt : null,
-          instance: this.opts.instance,
+          instance: typeof prev?.instance === "string" ? prev.instance : this.opts.instance,
         });
       }
     }
@@ -321,7 +326,43 @@ export class MediaCache {
     }
   }
 
+  /** The saved index entries (another process's included), or [] when unreadable. */
+  private async readIndex(): Promise<Partial<CachedMedia>[]> {
+    try {
+      const parsed = JSON.parse(await readFile(join(this.opts.dir, INDEX), "utf8")) as { entries?: unknown };
+      return Array.isArray(parsed.entries) ? (parsed.entries as Partial<CachedMedia>[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** A file another process sharing this folder made: known from the index, else from its stat. */
+  private async adopt(kind: MediaKind, name: string): Promise<CachedMedia | null> {
+    const st = await lstat(join(this.folder(kind), name)).catch(() => null);
+    if (!st?.isFile()) return null;
+    const prev = (await this.readIndex()).find((e) => e?.kind === kind && e.name === name);
+    const entry: CachedMedia = {
+      name,
+      kind,
+      mime: typeof prev?.mime === "string" ? prev.mime : mimeForExtension(name.slice(name.lastIndexOf(".") + 1), kind),
+      size: st.size,
+      createdAt: typeof prev?.createdAt === "number" ? prev.createdAt : Math.round(st.mtimeMs),
+      lastAccessAt: typeof prev?.lastAccessAt === "number" ? prev.lastAccessAt : Math.round(st.mtimeMs),
+      prompt: typeof prev?.prompt === "string" ? prev.prompt : null,
+      instance: typeof prev?.instance === "string" ? prev.instance : this.opts.instance,
+    };
+    this.entries.set(`${kind}/${name}`, entry);
+    return entry;
+  }
+
   private async saveIndex(): Promise<void> {
+    // Entries another process added since we loaded, whose files still exist, are kept (and adopted).
+    for (const e of await this.readIndex()) {
+      if (!e || typeof e.name !== "string" || !isCacheName(e.name) || !MEDIA_KINDS.includes(e.kind as MediaKind)) continue;
+      if (this.entries.has(`${e.kind}/${e.name}`)) continue;
+      const st = await lstat(join(this.folder(e.kind as MediaKind), e.name)).catch(() => null);
+      if (st?.isFile()) this.entries.set(`${e.kind}/${e.name}`, { ...(e as CachedMedia), size: st.size });
+    }
     const path = join(this.opts.dir, INDEX);
     const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
     await writeFile(tmp, JSON.stringify({ version: 1, instance: this.opts.instance, entries: [...this.entries.values()] }), { mode: 0o600 });
