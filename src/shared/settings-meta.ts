@@ -83,8 +83,8 @@ export const SETTINGS_META: Record<string, SettingMeta> = {
     help: t("Allows listening on the network (HOST=0.0.0.0) without an API key.", "允许在没有 API 密钥的情况下对网络开放（HOST=0.0.0.0）。"),
     danger: t("Everyone who can reach this machine can then spend your accounts' quota.", "能访问本机的所有人都可以消耗你账号的额度。"),
   },
-  "grok.proxy_url": { group: "network", label: t("Proxy", "代理"), help: t("Egress proxy for every grok.com call: http://, https:// or socks5://user:pass@host:port.", "所有 grok.com 请求使用的出口代理：http://、https:// 或 socks5://user:pass@host:port。"), secret: true },
-  "grok.cache_proxy_url": { group: "network", label: t("Proxy for downloads", "下载代理"), help: t("Proxy for images and videos from assets.grok.com; empty = the proxy above.", "下载 assets.grok.com 图片和视频所用的代理；留空则使用上面的代理。"), secret: true },
+  "grok.proxy_url": { group: "network", label: t("Proxy", "代理"), help: t("Egress proxy for every grok.com call: http://, https:// or socks5://user:pass@host:port.", "所有 grok.com 请求使用的出口代理：http://、https:// 或 socks5://user:pass@host:port。") },
+  "grok.cache_proxy_url": { group: "network", label: t("Proxy for downloads", "下载代理"), help: t("Proxy for images and videos from assets.grok.com; empty = the proxy above.", "下载 assets.grok.com 图片和视频所用的代理；留空则使用上面的代理。") },
   "grok.cf_clearance": { group: "network", label: t("Cloudflare clearance", "Cloudflare 验证"), help: t("cf_clearance value or cookie string from the same browser, IP and user agent.", "来自同一浏览器、IP 和 User-Agent 的 cf_clearance 值或 Cookie 字符串。"), secret: true },
   "grok.user_agent": { group: "network", label: t("Browser user agent", "浏览器 User-Agent"), help: t("Must be the one that earned cf_clearance; the TLS profile follows it.", "必须与获得 cf_clearance 的一致；TLS 指纹会随之匹配。") },
   "grok.chat_transport": { group: "network", label: t("Chat transport", "对话传输方式"), help: t("gateway: WebSocket (current grok.com); rest: NDJSON; auto: gateway, REST when refused.", "gateway：WebSocket（当前 grok.com）；rest：NDJSON；auto：优先 gateway，被拒时改用 REST。") },
@@ -110,6 +110,7 @@ export const SETTINGS_META: Record<string, SettingMeta> = {
   "grok.retry_status_codes": { group: "reliability", label: t("Retry status codes", "重试状态码"), help: t("The original's list; failover here is decided by the kind of failure.", "原版的列表；这里的故障转移按失败类型决定。"), compat: true },
   "grok.responses_ttl_hours": { group: "reliability", label: t("Stored responses kept for", "已存储响应的保留时长"), help: t("Responses API answers stored with store:true, for previous_response_id.", "Responses API 中 store:true 保存的回答，用于 previous_response_id。"), unit: t("hours", "小时") },
   "grok.model_map": { group: "models", label: t("Model name map", "模型名称映射"), help: t("Client model names (glob patterns, first match wins) → a model id or @strongest, @default, @fast.", "客户端模型名（通配符，先匹配者优先）→ 模型 ID 或 @strongest、@default、@fast。") },
+  "grok.video_flow": { group: "media", label: t("Text-to-video request form", "文生视频请求方式"), help: t("auto: the current grok.com form, the media-post form when that is refused; or only one of them.", "auto：使用当前 grok.com 的方式，被拒绝时改用 media-post；也可只用其中一种。") },
   "grok.image_url_allow_private": {
     group: "media",
     label: t("Images from private addresses", "允许私有地址的图片"),

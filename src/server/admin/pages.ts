@@ -1,102 +1,93 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Router from "@koa/router";
 import type { Context } from "koa";
-import type { z } from "zod";
-import { globalSchema, grokSchema } from "../config/settings-schema.js";
 
 /**
- * The admin pages (`/login`, `/manage`) and their static files: plain HTML, one stylesheet and one
- * script, no build step and nothing fetched from the network. Files are read once when the router
- * is built. Every response is `no-store`; the HTML carries a strict CSP (no inline script or style).
+ * The manager (src/renderer, a React build) at `/login` and `/manage`, with its hashed files at
+ * `/static/manager/assets/*`. The build is made by `npm run build:renderer` (run by `npm ci`
+ * through `prepare`) into out/renderer; this router only reads it, once, when it is built.
+ *
+ * - HTML: `no-store`, a strict CSP (no inline script or style, nothing remote), no framing.
+ * - Assets: names carry a content hash, so they are cached for a year (`immutable`).
+ * - A missing build answers 503 with the command that makes it, instead of a blank page.
  */
-export const ADMIN_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const ADMIN_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-interface Asset {
-  body: string;
-  type: string;
+export const ASSET_PREFIX = "/static/manager/assets/";
+
+const TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".woff2": "font/woff2",
+  ".json": "application/json; charset=utf-8",
+};
+
+/** Where the build is: GROK2API_RENDERER_DIR, else out/renderer next to the sources or to the bundled main process. */
+export function rendererDir(): string {
+  if (process.env.GROK2API_RENDERER_DIR) return process.env.GROK2API_RENDERER_DIR;
+  const here = import.meta.dirname ?? process.cwd();
+  const candidates = [path.resolve(here, "../../../out/renderer"), path.resolve(here, "../renderer"), path.resolve(process.cwd(), "out/renderer")];
+  return candidates.find((d) => existsSync(path.join(d, "index.html"))) ?? candidates[0]!;
 }
 
-export interface SettingsField {
-  name: string;
-  kind: "boolean" | "number" | "enum" | "string" | "number[]" | "json";
-  options?: string[];
-  min?: number;
-  max?: number;
-  int?: boolean;
+interface Build {
+  html: string | null;
+  assets: Map<string, { body: Buffer; type: string }>;
+  problem: string | null;
 }
 
-type AnySchema = z.ZodType & { def: { type: string; innerType?: AnySchema; out?: AnySchema; element?: AnySchema }; options?: string[]; minValue?: number | null; maxValue?: number | null; isInt?: boolean };
-
-/** The form description of one settings section, read off its zod schema (so selects and limits never drift from validation). */
-export function describeSection(schema: { shape: Record<string, unknown> }): SettingsField[] {
-  return Object.entries(schema.shape).map(([name, raw]) => {
-    let s = raw as AnySchema;
-    for (;;) {
-      if (s.def.type === "default" && s.def.innerType) s = s.def.innerType;
-      else if (s.def.type === "pipe" && s.def.out) s = s.def.out;
-      else break;
-    }
-    switch (s.def.type) {
-      case "boolean":
-        return { name, kind: "boolean" };
-      case "enum":
-        return { name, kind: "enum", options: [...(s.options ?? [])] };
-      case "number":
-        return { name, kind: "number", ...(Number.isFinite(s.minValue) ? { min: s.minValue as number } : {}), ...(Number.isFinite(s.maxValue) ? { max: s.maxValue as number } : {}), int: !!s.isInt };
-      case "array":
-        return { name, kind: "number[]" };
-      case "record":
-      case "object":
-        return { name, kind: "json" };
-      default:
-        return { name, kind: "string" };
-    }
-  });
-}
-
-function pagesDir(): string {
-  // import.meta.dirname is undefined when bundled to CJS (Electron main); GROK2API_PAGES_DIR can point elsewhere.
-  return process.env.GROK2API_PAGES_DIR || path.join(import.meta.dirname ?? process.cwd(), "pages");
-}
-
-function load(dir: string, file: string, type: string): Asset {
+function loadBuild(dir: string): Build {
+  const assets = new Map<string, { body: Buffer; type: string }>();
+  let html: string | null = null;
+  let problem: string | null = null;
   try {
-    return { body: readFileSync(path.join(dir, file), "utf8"), type };
+    html = readFileSync(path.join(dir, "index.html"), "utf8");
+    const adir = path.join(dir, "assets");
+    for (const f of existsSync(adir) ? readdirSync(adir) : []) {
+      const type = TYPES[path.extname(f)];
+      if (type) assets.set(f, { body: readFileSync(path.join(adir, f)), type });
+    }
   } catch (err) {
-    const msg = `Admin page file missing: ${path.join(dir, file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
-    return { body: type.startsWith("text/html") ? `<!doctype html><meta charset="utf-8"><title>Grok2API</title><p>${msg.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</p>` : `/* ${msg.replace(/\*\//g, "")} */`, type };
+    problem = `The manager is not built (${path.join(dir, "index.html")}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Run "npm run build:renderer" (npm ci runs it).`;
   }
+  return { html, assets, problem };
 }
 
-export function pagesRouter(): Router {
-  const dir = pagesDir();
-  const html = "text/html; charset=utf-8";
-  const assets: Record<string, Asset> = {
-    "/login": load(dir, "login.html", html),
-    "/manage": load(dir, "manage.html", html),
-    "/static/admin/admin.css": load(dir, "admin.css", "text/css; charset=utf-8"),
-    "/static/admin/admin.js": load(dir, "admin.js", "text/javascript; charset=utf-8"),
-    "/static/admin/settings-fields.json": {
-      body: JSON.stringify({ grok: describeSection(grokSchema), global: describeSection(globalSchema) }),
-      type: "application/json; charset=utf-8",
-    },
-  };
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-  const send = (ctx: Context, a: Asset) => {
+export function pagesRouter(opts: { dir?: string } = {}): Router {
+  const build = loadBuild(opts.dir ?? rendererDir());
+
+  const page = (ctx: Context) => {
     ctx.set("Cache-Control", "no-store");
     ctx.set("X-Content-Type-Options", "nosniff");
     ctx.set("Referrer-Policy", "no-referrer");
-    if (a.type.startsWith("text/html")) {
-      ctx.set("Content-Security-Policy", ADMIN_CSP);
-      ctx.set("X-Frame-Options", "DENY");
+    ctx.set("Content-Security-Policy", ADMIN_CSP);
+    ctx.set("X-Frame-Options", "DENY");
+    ctx.type = "text/html; charset=utf-8";
+    if (build.html === null) {
+      ctx.status = 503;
+      ctx.body = `<!doctype html><meta charset="utf-8"><title>Grok2API</title><p>${escapeHtml(build.problem ?? "")}</p>`;
+      return;
     }
-    ctx.type = a.type;
-    ctx.body = a.body;
+    ctx.body = build.html;
   };
 
   const r = new Router();
-  for (const [p, a] of Object.entries(assets)) r.get(p, (ctx) => send(ctx, a));
+  r.get("/login", page);
+  r.get("/manage", page);
+  r.get(`${ASSET_PREFIX}:file`, (ctx) => {
+    const a = build.assets.get(ctx.params.file ?? "");
+    if (!a) return; // 404 from the error middleware
+    ctx.set("Cache-Control", "public, max-age=31536000, immutable");
+    ctx.set("X-Content-Type-Options", "nosniff");
+    ctx.type = a.type;
+    ctx.body = a.body;
+  });
   r.get("/", (ctx) => {
     ctx.set("Cache-Control", "no-store");
     ctx.redirect("/manage");

@@ -43,6 +43,14 @@ export const globalSchema = z.looseObject({
   admin_username: z.string().min(1).default("admin"),
   image_cache_max_size_mb: int(1, 1_000_000).default(512),
   video_cache_max_size_mb: int(1, 1_000_000).default(1024),
+  /** Request log (observe/request-log.ts): recent requests kept in memory for the manager's Logs page (0 = none). */
+  request_log_entries: int(0, 100_000).default(1000),
+  /** Also append them to <data>/logs/requests.jsonl (rotated at 5 MiB, 3 old files kept). */
+  request_log_file: bool.default(false),
+  /** Hours an entry is kept (memory and file). */
+  request_log_retention_hours: num(1, 8760).default(24),
+  /** Keep the (flattened, clipped) prompt text with each entry. Off: no prompt text is kept anywhere. */
+  request_log_prompts: bool.default(false),
 });
 
 export const grokSchema = z.looseObject({
