@@ -227,6 +227,11 @@ describe("video length against the account tier", () => {
       expect(VIDEO_TAG.test((q as any).choices[0].message.content)).toBe(true);
       expect(chats()[1]!.account).toBe(sup.sso);
       expect((chats()[1]!.body as any).mediaGenInput.textToVideo.resolutionName).toBe("480p");
+      // a disabled SuperGrok account serves nothing: back to the clamp, not a 403 for want of a tier
+      await stack.server.deps.pool.update(sup.sso, { disabled: true });
+      const c = await stack.openai.chat.completions.create({ model: "grok-imagine-video", messages: [{ role: "user", content: "again ten" }], duration: 10 } as never);
+      expect((c as any).choices[0].message.content).toContain("clamped from 10 s to 6 s");
+      expect(chats()[2]!.account).toBe(stack.accounts[0]!.sso);
     } finally {
       await stack.server.deps.pool.remove([sup.sso]);
       stack.accounts.pop();

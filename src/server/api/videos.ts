@@ -188,7 +188,12 @@ export function videoWiring(d: {
   const log = d.log.child("video");
   const call: VideoCallDeps = d.videos?.callDeps ?? { grok: d.grok, cache: () => d.media, settings: () => d.settings.value.grok, log, flowMemory: { textToVideoRefusedAt: null } };
   const jobs = d.videos ?? new VideoJobs({ store: d.store, pipeline: d.pipeline, call, instance: d.media.instance, log });
-  const tiers = () => d.pool.stats().byTier;
+  // Accounts that can still serve (cooling ones come back; dead or disabled ones do not), per tier.
+  const tiers = () => {
+    const out: Record<Tier, number> = { basic: 0, super: 0, heavy: 0 };
+    for (const a of d.pool.list()) if (a.effectiveStatus !== "dead" && a.effectiveStatus !== "disabled") out[a.tier]++;
+    return out;
+  };
   const serving: VideoServing = { call, origin: (ctx) => publicOrigin(ctx, d.settings.value.global.base_url), tiers };
   const router = videosRouter({ jobs: () => jobs, cache: () => d.media, catalog: d.catalog, tiers, allowPrivateImages: () => d.settings.value.grok.image_url_allow_private });
   return { serving, router, jobs };
