@@ -128,6 +128,11 @@ describe("OpenAI chat tools", () => {
     ["bad tool name", { tools: [{ type: "function", function: { name: "has space" } }] }, "tools[0].function.name"],
     ["tool_choice naming an unknown tool", { tools: [weather], tool_choice: { type: "function", function: { name: "nope" } } }, "tool_choice"],
     ["bad tool_choice", { tools: [weather], tool_choice: "sometimes" }, "tool_choice"],
+    [
+      "20 000-level nested arguments in history",
+      { tools: [weather], messages: [...user("x"), { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "[".repeat(20_000) + "]".repeat(20_000) } }] }, { role: "tool", tool_call_id: "call_1", content: "ok" }] },
+      "messages[1].tool_calls[0].function.arguments",
+    ],
   ])("%s → 400 naming %s, nothing sent upstream", async (_n, extra, param) => {
     const before = stack.fake.chatRequests().length;
     const res = await fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "grok-chat-fast", messages: user("x"), ...extra }) });

@@ -1,4 +1,5 @@
 import type { ToolChoice, ToolSpec } from "../core/turn.js";
+import { MAX_JSON_DEPTH, jsonDepthWithin } from "../core/json.js";
 import { badRequest } from "../errors.js";
 
 /** Shared validation of client-declared tools (OpenAI chat, Anthropic, Responses). */
@@ -27,4 +28,10 @@ export function openaiToolChoice(v: unknown, param = "tool_choice"): ToolChoice 
     if (v.type === "allowed_tools") return { type: v.mode === "required" ? "required" : "auto" };
   }
   throw badRequest(`${param} must be "none", "auto", "required" or {"type":"function","function":{"name":…}}`, param);
+}
+
+/** Tool-call arguments sent back in history are JSON text: refuse absurd nesting with a 400 naming the field (never a stack overflow later). */
+export function checkArgumentsText(text: string, param: string): string {
+  if (!jsonDepthWithin(text, MAX_JSON_DEPTH)) throw badRequest(`${param} nests deeper than ${MAX_JSON_DEPTH} levels`, param);
+  return text;
 }

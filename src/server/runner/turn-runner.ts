@@ -82,7 +82,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
     ctx.res.on("close", () => {
       if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
     });
-    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: abort.signal });
+    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: abort.signal, log: deps.log });
     const job = video ? video.job(files, requestId, abort.signal) : { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: abort.signal, buffered: true };
     for await (const e of deps.pipeline.run(job)) {
       if (e.type === "error") throw inBandError(e.error);
@@ -104,7 +104,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
     for (const f of frames) await sse.send(f.data, f.event);
   };
   try {
-    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: sse.abort.signal });
+    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: sse.abort.signal, log: deps.log });
     const job = video ? video.job(files, requestId, sse.abort.signal) : { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: sse.abort.signal };
     for await (const e of deps.pipeline.run(job)) {
       if (e.type === "error") {

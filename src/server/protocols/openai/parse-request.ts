@@ -1,7 +1,7 @@
 import type { Attachment, ToolSpec, Turn, TurnMessage, TurnRole } from "../../core/turn.js";
 import { ProxyError, badRequest } from "../../errors.js";
 import { parseImageUrl } from "../attachments.js";
-import { isObj, openaiToolChoice, toolSpec } from "../tool-specs.js";
+import { checkArgumentsText, isObj, openaiToolChoice, toolSpec } from "../tool-specs.js";
 
 /**
  * An OpenAI chat completion request → Turn (api-conformance.md §2.1, §2.5). OpenAI-only
@@ -72,7 +72,8 @@ export function parseOpenAIChatRequest(body: unknown): Turn {
     if (role === "assistant" && Array.isArray(m.tool_calls))
       msg.toolCalls = m.tool_calls.filter(isObj).map((c, k) => {
         const fn = isObj(c.function) ? c.function : {};
-        return { id: typeof c.id === "string" ? c.id : `call_${k}`, name: String(fn.name ?? "tool"), arguments: typeof fn.arguments === "string" ? fn.arguments : JSON.stringify(fn.arguments ?? {}) };
+        const args = typeof fn.arguments === "string" ? checkArgumentsText(fn.arguments, `${param}.tool_calls[${k}].function.arguments`) : JSON.stringify(fn.arguments ?? {});
+        return { id: typeof c.id === "string" ? c.id : `call_${k}`, name: String(fn.name ?? "tool"), arguments: args };
       });
     return msg;
   });

@@ -1,7 +1,7 @@
 import type { Attachment, TurnMessage, TurnToolCall } from "../../core/turn.js";
 import { ProxyError, badRequest } from "../../errors.js";
 import { parseImageUrl } from "../attachments.js";
-import { isObj } from "../tool-specs.js";
+import { checkArgumentsText, isObj } from "../tool-specs.js";
 import { newInputItemId } from "./ids.js";
 import { decodeReasoningBlob } from "./reasoning-blob.js";
 import { LOCAL_SHELL, flatName } from "./tools.js";
@@ -181,7 +181,7 @@ export function itemsToMessages(items: Obj[], base: string, messages: TurnMessag
         const name = flatName(optNamespace(item.namespace, `${p}.namespace`), str(item.name, `${p}.name`));
         const args = item.arguments;
         if (args !== undefined && args !== null && typeof args !== "string" && !isObj(args)) throw badRequest(`${p}.arguments must be a JSON string`, `${p}.arguments`);
-        addCall(messages, { id: str(item.call_id, `${p}.call_id`), name, arguments: typeof args === "string" ? args : JSON.stringify(args ?? {}) }, ctx);
+        addCall(messages, { id: str(item.call_id, `${p}.call_id`), name, arguments: typeof args === "string" ? checkArgumentsText(args, `${p}.arguments`) : JSON.stringify(args ?? {}) }, ctx);
         return;
       }
       case "custom_tool_call": {

@@ -7,32 +7,9 @@
  * time instead of overflowing the stack in JSON.parse's callers (JSON.stringify, schema checks).
  */
 
-/** Deepest object/array nesting accepted in tool-call JSON. */
-export const MAX_JSON_DEPTH = 64;
+import { MAX_JSON_DEPTH, jsonDepthWithin } from "../../core/json.js";
 
-/**
- * True when no object/array nesting in `text` goes deeper than `max`. Double-quoted strings are
- * skipped (with escapes); works on broken JSON too. Iterative.
- */
-export function jsonDepthWithin(text: string, max = MAX_JSON_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-      continue;
-    }
-    if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > max) return false;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) {
-      if (depth > 0) depth--;
-    }
-  }
-  return true;
-}
+export { MAX_JSON_DEPTH, jsonDepthWithin };
 
 export type JsonParse = { ok: true; value: unknown; repaired: boolean } | { ok: false };
 
