@@ -153,6 +153,17 @@ describe("Videos API", () => {
     expect((chats()[0]!.body as any).mediaGenInput.textToVideo.duration).toBe(6);
   });
 
+  it("a video job may run past stream_total_timeout (its deadline is at least grok.com's 15 minutes)", async () => {
+    await stack.server.deps.settings.update({ grok: { stream_total_timeout: 1 } });
+    try {
+      stack.fake.queue("*", { name: "video", delayMs: 350 }); // ≈ 2 s of frames
+      const v = await stack.openai.videos.create({ prompt: "slow but fine" });
+      expect((await settle(stack.openai, v.id)).status).toBe("completed");
+    } finally {
+      await stack.server.deps.settings.update({ grok: { stream_total_timeout: 600 } });
+    }
+  });
+
   it("moderated generations fail with an error naming moderation", async () => {
     stack.fake.queue("*", "moderated");
     const v = await stack.openai.videos.create({ prompt: "forbidden" });

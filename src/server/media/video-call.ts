@@ -44,6 +44,11 @@ export interface VideoCallDeps {
   flowMemory?: { textToVideoRefusedAt: number | null };
 }
 
+/** A video job's whole deadline: at least 15 minutes (grok.com's own video timeout in [2026-08], §8.4), or stream_total_timeout when longer. */
+export function videoDeadlineMs(s: GrokSettings): number {
+  return Math.max(15 * 60, s.stream_total_timeout) * 1000;
+}
+
 export const VIDEO_MODERATED_MESSAGE = "rejected by content moderation: grok.com's moderation blocked the generated video";
 
 /** How long auto mode keeps using the media-post form after the current form was refused, before trying it again. */

@@ -6,7 +6,7 @@ import { ProxyError } from "../errors.js";
 import type { ModelEntry } from "../grok/models.js";
 import type { UpstreamJob } from "../runner/pipeline.js";
 import type { UploadFile } from "./fetch-image.js";
-import { type VideoCallDeps, type VideoResult, videoCall } from "./video-call.js";
+import { type VideoCallDeps, type VideoResult, videoCall, videoDeadlineMs } from "./video-call.js";
 import { DEFAULT_SECONDS, type FittedVideo, checkPrompt, fitToTiers, parseAspectRatio, parseModeFlag, parseResolution, parseSeconds, parseSize } from "./video-spec.js";
 import { mediaUrl } from "./urls.js";
 
@@ -93,7 +93,7 @@ export function prepareVideoTurn(v: VideoServing | undefined, ctx: Context, turn
         }
       };
       // Not buffered: a media job commits once grok.com accepted it (its first frame) and is never re-run elsewhere.
-      return { need: { bucket: fitted.bucket, cost: 1, minTier: fitted.minTier, label: model.id }, call, requestId, signal };
+      return { need: { bucket: fitted.bucket, cost: 1, minTier: fitted.minTier, label: model.id }, call, requestId, signal, totalTimeoutMs: videoDeadlineMs(v.call.settings()) };
     },
   };
 }

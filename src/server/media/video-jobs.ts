@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import type { Pipeline, UpstreamJob } from "../runner/pipeline.js";
 import type { Store } from "../store/types.js";
 import type { UploadFile } from "./fetch-image.js";
-import { VIDEO_MODERATED_MESSAGE, type VideoCallDeps, type VideoResult, videoCall } from "./video-call.js";
+import { VIDEO_MODERATED_MESSAGE, type VideoCallDeps, type VideoResult, videoCall, videoDeadlineMs } from "./video-call.js";
 import { type FittedVideo, frameSize } from "./video-spec.js";
 
 /**
@@ -223,6 +223,7 @@ export class VideoJobs {
         call: videoCall(this.deps.call, fitted.spec, job.images, holder),
         requestId: rec.id,
         signal: ctrl.signal,
+        totalTimeoutMs: videoDeadlineMs(this.deps.call.settings()),
       };
       let lastSaved = 0;
       for await (const e of this.deps.pipeline.run(upstream)) {

@@ -32,6 +32,8 @@ export interface UpstreamJob {
    * the attempt then commits only at the end, so a failure mid-answer still fails over.
    */
   buffered?: boolean;
+  /** This job's whole deadline instead of `stream_total_timeout` (video generations run for minutes). */
+  totalTimeoutMs?: number;
   requestId: string;
   signal: AbortSignal;
 }
@@ -67,7 +69,7 @@ export class Pipeline {
   async *run(turn: UpstreamJob): AsyncGenerator<GrokEvent> {
     const s = this.deps.settings();
     const started = this.clock.now();
-    const deadline = started + s.stream_total_timeout * 1000;
+    const deadline = started + (turn.totalTimeoutMs ?? s.stream_total_timeout * 1000);
     const attempts: AttemptNote[] = [];
     const tried = new Set<string>();
     let lastFailure: UpstreamFailure | null = null;
