@@ -6,8 +6,16 @@ import { NOW, bucket, view } from "./helpers.js";
 
 const SERVER: ServerStatus = { baseUrl: "http://127.0.0.1:8000", port: 8000, requestedPort: null, paused: false };
 
-function actions(): TrayActions & { [K in keyof TrayActions]: ReturnType<typeof vi.fn> } {
-  return { copy: vi.fn(), togglePause: vi.fn(), openManager: vi.fn(), openSignIn: vi.fn(), openLogs: vi.fn(), setStartAtLogin: vi.fn(), quit: vi.fn() };
+function actions() {
+  return {
+    copy: vi.fn((_text: string) => {}),
+    togglePause: vi.fn(() => {}),
+    openManager: vi.fn(() => {}),
+    openSignIn: vi.fn(() => {}),
+    openLogs: vi.fn(() => {}),
+    setStartAtLogin: vi.fn((_on: boolean) => {}),
+    quit: vi.fn(() => {}),
+  } satisfies TrayActions;
 }
 
 const labels = (items: MenuItemSpec[]) => items.filter((i) => i.type !== "separator").map((i) => i.label);
