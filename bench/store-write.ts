@@ -32,7 +32,7 @@ const tag = `g2a_bench_${process.pid}_${randomBytes(3).toString("hex")}`;
 
 interface Backend {
   mode: StorageMode;
-  open(): Store;
+  open(): Promise<Store>;
   cleanup(): Promise<void>;
   version: string;
 }
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
       continue;
     }
     versions.push(`${mode}: ${backend.version}`);
-    const store = backend.open();
+    const store = await backend.open();
     try {
       await store.init();
       for (const op of OPS) {

@@ -12,7 +12,7 @@ import { createStore } from "./store/index.js";
  * (user_agent, cf_clearance, proxy_url, statsig mode) so it tests exactly what the proxy would send.
  */
 export async function liveCheck(runtime: RuntimeConfig, tokenArg: string | null, out: (line: string) => void = console.log): Promise<number> {
-  const store = createStore({ mode: runtime.storageMode, dataDir: runtime.dataDir, ...(runtime.databaseUrl ? { databaseUrl: runtime.databaseUrl } : {}) });
+  const store = await createStore({ mode: runtime.storageMode, dataDir: runtime.dataDir, ...(runtime.databaseUrl ? { databaseUrl: runtime.databaseUrl } : {}) });
   await store.init();
   const settings = new SettingsService(store);
   await settings.load();

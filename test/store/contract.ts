@@ -20,10 +20,10 @@ export interface StoreFixture {
  * A fixture from a way to open one more instance on the same data and a way to remove that data:
  * every instance opened is closed on cleanup, and the data is removed even when the first open fails.
  */
-export async function storeFixture(create: () => Store, removeData: () => Promise<void>): Promise<StoreFixture> {
+export async function storeFixture(create: () => Store | Promise<Store>, removeData: () => Promise<void>): Promise<StoreFixture> {
   const opened: Store[] = [];
   const open = async () => {
-    const s = create();
+    const s = await create();
     await s.init();
     opened.push(s);
     return s;

@@ -8,7 +8,7 @@ import { tempDir } from "./helpers.js";
 
 type LogLine = { level: string; msg: string };
 
-function openFile(dir: string, logs?: LogLine[]): Store {
+function openFile(dir: string, logs?: LogLine[]): Promise<Store> {
   return createStore({ mode: "file", dataDir: dir, log: (level, msg) => logs?.push({ level, msg }) });
 }
 
@@ -28,7 +28,7 @@ describe("file store specifics", () => {
     return t.dir;
   }
   async function opened(d: string, logs?: LogLine[]): Promise<Store> {
-    const s = openFile(d, logs);
+    const s = await openFile(d, logs);
     await s.init();
     cleanups.unshift(() => s.close());
     return s;

@@ -86,12 +86,12 @@ describe("durability under SIGKILL", () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  async function rounds(mode: StorageMode, env: Record<string, string>, open: () => Store, afterKill?: () => Promise<void>): Promise<void> {
+  async function rounds(mode: StorageMode, env: Record<string, string>, open: () => Promise<Store>, afterKill?: () => Promise<void>): Promise<void> {
     for (const round of [1, 2]) {
       const acks = await runAndKill({ ...env, G2A_MODE: mode, G2A_ROUND: String(round) }, 250 + Math.floor(Math.random() * 250));
       expect(acks.accounts.length, "the child acknowledged writes before the kill").toBeGreaterThan(0);
       await afterKill?.();
-      const store = open();
+      const store = await open();
       await store.init();
       try {
         expect(store.problems ?? []).toEqual([]);

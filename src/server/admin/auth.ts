@@ -176,8 +176,17 @@ export class AdminAuth {
     this.log = opts.log;
   }
 
+  /** Settles once init() has: logins and session checks wait for it (the server listens while scrypt runs). */
+  private ready: Promise<unknown> = Promise.resolve();
+
   /** Ensures a password exists. Returns the generated password when one was created now. */
-  async init(envPassword: string | null): Promise<{ generated: string | null }> {
+  init(envPassword: string | null): Promise<{ generated: string | null }> {
+    const p = this.initPassword(envPassword);
+    this.ready = p.catch(() => undefined);
+    return p;
+  }
+
+  private async initPassword(envPassword: string | null): Promise<{ generated: string | null }> {
     const current = await this.store.kvGet(HASH_KEY);
     if (envPassword) {
       if (!current || !(await this.hashing.run(() => verifyPassword(envPassword, current)))) await this.setPassword(envPassword);
@@ -210,6 +219,7 @@ export class AdminAuth {
 
   /** Checks a login. Cross-site requests never get here (originGuard refuses them first). */
   async login(username: string, password: string, ip: string): Promise<LoginResult> {
+    await this.ready;
     const refused = this.throttle.reserve(ip);
     if (refused) {
       if (refused.firstRefusal) this.log?.warn("admin logins throttled", { ip, retry_after_s: Math.ceil(refused.retryAfterMs / 1000) });
@@ -237,6 +247,7 @@ export class AdminAuth {
    * the desktop app for its own manager window (no HTTP route leads here without the password).
    */
   async mintSession(): Promise<string> {
+    await this.ready;
     const token = randomBytes(32).toString("base64url");
     await this.store.kvSet(sessionKey(token), await this.ensureEpoch(), SESSION_TTL_MS);
     return token;
@@ -244,6 +255,7 @@ export class AdminAuth {
 
   async verify(token: string | null): Promise<boolean> {
     if (!token) return false;
+    await this.ready;
     const session = await this.store.kvGet(sessionKey(token));
     if (session === null) return false;
     const epoch = await this.store.kvGet(EPOCH_KEY);

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from "node:http";
-import WebSocket from "ws";
+import { createRequire } from "node:module";
+import type WebSocketType from "ws";
 import { wsProxyAgent } from "./transport.js";
+
+/** `ws` is loaded on the first gateway chat, not at start-up. */
+const lazyRequire = createRequire(import.meta.url);
+let WebSocketClass: typeof WebSocketType | null = null;
+export const loadWs = (): typeof WebSocketType => (WebSocketClass ??= lazyRequire("ws") as typeof WebSocketType);
 
 /**
  * The gateway chat's WebSocket behind a small interface, so the desktop app can open it from
@@ -48,6 +54,7 @@ function nodeHeaders(res: IncomingMessage): Headers {
 
 /** The default: the `ws` client, through proxy_url when set. */
 export const wsGatewaySocket: GatewaySocketFactory = (url, opts, on) => {
+  const WebSocket = loadWs();
   const ws = new WebSocket(url, {
     headers: opts.headers,
     handshakeTimeout: opts.handshakeTimeoutMs,

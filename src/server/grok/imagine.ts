@@ -1,11 +1,11 @@
 import type { IncomingMessage } from "node:http";
 import { randomUUID } from "node:crypto";
-import WebSocket from "ws";
 import type { GrokEvent } from "../core/events.js";
 import { AsyncQueue } from "./async-queue.js";
 import { classifyHttp, classifyInStream, classifyTransportError, failure } from "./classify.js";
 import type { GrokAccountRef, GrokContext } from "./context.js";
 import { websocketHeaders } from "./identity.js";
+import { loadWs } from "./gateway-socket.js";
 import { wsProxyAgent } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
 
@@ -112,6 +112,7 @@ function nodeHeaders(res: IncomingMessage): Headers {
 export async function* imagineRound(ctx: GrokContext, acc: GrokAccountRef, req: ImagineRequest, signal: AbortSignal, opts: { settleMs?: number } = {}): AsyncGenerator<GrokEvent> {
   const settleMs = opts.settleMs ?? IMAGINE_SETTLE_MS;
   const url = `${ctx.origin.replace(/^http/, "ws")}/ws/imagine/listen`;
+  const WebSocket = loadWs(); // loaded on first use, not at start-up
   const ws = new WebSocket(url, {
     headers: websocketHeaders(ctx.identity(), acc.token, null),
     handshakeTimeout: HANDSHAKE_MS,

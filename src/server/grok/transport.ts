@@ -1,10 +1,21 @@
 import type { Agent } from "node:http";
+import { createRequire } from "node:module";
 import type { Readable } from "node:stream";
-import zlib from "node:zlib";
-import { HttpsProxyAgent } from "https-proxy-agent";
-import { Impit, type Browser } from "impit";
-import { SocksProxyAgent } from "socks-proxy-agent";
-import { ProxyAgent, request as undiciRequest } from "undici";
+import type { HttpsProxyAgent } from "https-proxy-agent";
+import type { Impit, Browser } from "impit";
+import type { SocksProxyAgent } from "socks-proxy-agent";
+import type { ProxyAgent, request as undiciRequestFn } from "undici";
+
+/**
+ * The clients are loaded on first use, not at start-up (impit's native binding, undici, the
+ * proxy agents): a server that never calls grok.com — or uses only one transport — never loads
+ * the other. `require` keeps the call sites synchronous.
+ */
+const lazyRequire = createRequire(import.meta.url);
+let impitModule: typeof import("impit") | null = null;
+let undiciModule: { ProxyAgent: typeof ProxyAgent; request: typeof undiciRequestFn } | null = null;
+const loadImpit = () => (impitModule ??= lazyRequire("impit") as typeof import("impit"));
+const loadUndici = () => (undiciModule ??= lazyRequire("undici") as { ProxyAgent: typeof ProxyAgent; request: typeof undiciRequestFn });
 
 /**
  * Upstream HTTP transports. Both stream the response body, honour `proxyUrl` and cancel on
@@ -98,7 +109,7 @@ export class ImpitTransport implements HttpTransport {
     const key = `${profile}|${proxyUrl ?? ""}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = new Impit({ browser: profile, ...(proxyUrl ? { proxyUrl } : {}), followRedirects: false, timeout: 86_400_000 }); // the pipeline owns timeouts
+      c = new (loadImpit().Impit)({ browser: profile, ...(proxyUrl ? { proxyUrl } : {}), followRedirects: false, timeout: 86_400_000 }); // the pipeline owns timeouts
       this.clients.set(key, c);
     }
     return c;
@@ -131,7 +142,7 @@ export class FetchTransport implements HttpTransport {
     if (!proxyUrl) return undefined;
     if (!/^https?:/i.test(proxyUrl)) throw new Error(`the fetch transport supports http(s) proxies only; use GROK2API_TRANSPORT=impit for ${proxyUrl.split(":")[0]}`);
     let a = this.agents.get(proxyUrl);
-    if (!a) this.agents.set(proxyUrl, (a = new ProxyAgent(proxyUrl)));
+    if (!a) this.agents.set(proxyUrl, (a = new (loadUndici().ProxyAgent)(proxyUrl)));
     return a;
   }
 
@@ -144,7 +155,7 @@ export class FetchTransport implements HttpTransport {
       headers["content-type"] = encoded.headers.get("content-type")!;
       body = new Uint8Array(await encoded.arrayBuffer());
     } else body = opts.body;
-    const res = await undiciRequest(url, {
+    const res = await loadUndici().request(url, {
       method: opts.method,
       headers,
       body,
@@ -170,6 +181,8 @@ export class FetchTransport implements HttpTransport {
 /** undici's `request` does not decompress: do it here for the encodings we advertise. */
 function decodeBody(body: Readable, encoding: string | null): Readable {
   const e = (encoding ?? "").trim().toLowerCase();
+  if (e === "" || e === "identity") return body;
+  const zlib = lazyRequire("node:zlib") as typeof import("node:zlib");
   const make = e === "gzip" || e === "x-gzip" ? zlib.createGunzip : e === "deflate" ? zlib.createInflate : e === "br" ? zlib.createBrotliDecompress : null;
   if (!make) return body;
   const out = make();
@@ -181,8 +194,14 @@ function decodeBody(body: Readable, encoding: string | null): Readable {
 /** An http.Agent for the WebSocket client that tunnels through proxy_url (http(s) or socks). */
 export function wsProxyAgent(proxyUrl?: string): Agent | undefined {
   if (!proxyUrl) return undefined;
-  if (/^socks/i.test(proxyUrl)) return new SocksProxyAgent(proxyUrl) as unknown as Agent;
-  if (/^https?:/i.test(proxyUrl)) return new HttpsProxyAgent(proxyUrl) as unknown as Agent;
+  if (/^socks/i.test(proxyUrl)) {
+    const { SocksProxyAgent: Socks } = lazyRequire("socks-proxy-agent") as { SocksProxyAgent: typeof SocksProxyAgent };
+    return new Socks(proxyUrl) as unknown as Agent;
+  }
+  if (/^https?:/i.test(proxyUrl)) {
+    const { HttpsProxyAgent: Https } = lazyRequire("https-proxy-agent") as { HttpsProxyAgent: typeof HttpsProxyAgent };
+    return new Https(proxyUrl) as unknown as Agent;
+  }
   throw new Error(`unsupported proxy_url scheme: ${proxyUrl}`);
 }
 

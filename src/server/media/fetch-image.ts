@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { createRequire } from "node:module";
 import type { Socket } from "node:net";
-import { Agent, buildConnector, fetch as undiciFetch } from "undici";
+import type { Agent, buildConnector } from "undici";
 import { ProxyError } from "../errors.js";
 import { sniffImageType } from "../grok/upload.js";
 import { redactUrl, type Logger } from "../log.js";
@@ -54,7 +55,7 @@ function guardedLookup(hostname: string, options: object, callback: (err: NodeJS
  * address took (literal, DNS, happy eyeballs), the address connected to is one that was checked.
  */
 function guardedConnector(): buildConnector.connector {
-  const base = buildConnector({ lookup: guardedLookup as never, timeout: 10_000 });
+  const base = loadUndici().buildConnector({ lookup: guardedLookup as never, timeout: 10_000 });
   return (opts, callback) => {
     base(opts, (err, socket) => {
       if (err || !socket) return callback(err ?? new Error("no socket"), null);
@@ -70,8 +71,12 @@ function guardedConnector(): buildConnector.connector {
 }
 
 const agentOptions = { headersTimeout: 15_000, bodyTimeout: 15_000, connections: 16 };
-const publicAgent = new Agent({ ...agentOptions, connect: guardedConnector() });
-const anyAgent = new Agent(agentOptions);
+/** undici and the two agents are made on the first image fetch, not at start-up. */
+const lazyRequire = createRequire(import.meta.url);
+let undici: typeof import("undici") | null = null;
+const loadUndici = () => (undici ??= lazyRequire("undici") as typeof import("undici"));
+let agents: { publicAgent: Agent; anyAgent: Agent } | null = null;
+const dispatchers = () => (agents ??= { publicAgent: new (loadUndici().Agent)({ ...agentOptions, connect: guardedConnector() }), anyAgent: new (loadUndici().Agent)(agentOptions) });
 
 interface FetchOptions {
   allowPrivate: boolean;
@@ -117,7 +122,7 @@ export async function fetchImage(url: string, param: string, allowPrivateOrOpts:
     checkHop(current, param, opts);
     let res;
     try {
-      res = await undiciFetch(current, { dispatcher: opts.allowPrivate ? anyAgent : publicAgent, redirect: "manual", signal: abort, headers: { accept: "image/*" } });
+      res = await loadUndici().fetch(current, { dispatcher: opts.allowPrivate ? dispatchers().anyAgent : dispatchers().publicAgent, redirect: "manual", signal: abort, headers: { accept: "image/*" } });
     } catch (err) {
       failed(err);
     }
