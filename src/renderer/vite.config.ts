@@ -14,6 +14,9 @@ export default defineConfig({
   base: "/static/manager/",
   publicDir: false,
   logLevel: "warn",
+  mode: "production",
+  // Always React's production build, also when built from a test run (NODE_ENV=test).
+  define: { "process.env.NODE_ENV": JSON.stringify("production") },
   oxc: { jsx: { runtime: "automatic", importSource: "react" } },
   build: {
     outDir: path.resolve(here, "../../out/renderer"),

@@ -126,7 +126,7 @@ export async function startServer(
     onError: (err) => log.warn("request log write failed", { err }),
   });
   await requestLog.restore();
-  const pipeline = new Pipeline({ pool, settings: () => settings.value.grok, log: log.child("pipeline"), onAttempt: requestLog.attempt });
+  const pipeline = new Pipeline({ pool, settings: () => settings.value.grok, log: log.child("pipeline"), onAttempt: requestLog.attempt, onQueue: requestLog.queue });
   const generatedApiKey = await ensureNetworkKey(runtime, settings);
   // The media cache stays on this machine whatever the storage mode; the listing names the instance.
   const MB = 1024 * 1024;

@@ -181,6 +181,8 @@ export interface RequestLogEntry {
   duration_ms: number;
   attempts: RequestAttemptStep[];
   error: { code: string; message: string } | null;
+  /** When every account was busy: how the wait for a free one ended, and how long it took. */
+  queue?: { outcome: string; waited_ms: number };
   prompt?: string;
 }
 

@@ -489,8 +489,9 @@ describe("the manager in Chromium", () => {
     await go("settings");
     const cookie = await sessionCookie();
     expect((await api("POST", "/api/logout", {}, cookie!.value)).json.success).toBe(true); // the session ends elsewhere
-    await go("accounts"); // the next call gets 401
+    await page.click("#nav-accounts"); // the page's next call gets 401
     await page.waitForURL(/\/login\?next=.*expired=1/);
+    await page.locator("#login-form").waitFor();
     expect(decodeURIComponent(page.url())).toContain("next=/manage#/accounts");
     expect(await page.textContent(".notice")).toContain("Your session ended");
     expect(expect401s("/api/")).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import type { ActivityBucket } from "../../shared/admin-api";
-import { formatTime } from "../lib/format";
+import { formatClock, formatTime } from "../lib/format";
 import { useI18n } from "../i18n";
 
 /** Requests (bars) and errors (red part of each bar) per 10 minutes, as an SVG with a text summary. */
@@ -30,8 +30,8 @@ export function ActivityChart({ buckets }: { buckets: ActivityBucket[] }) {
       </svg>
       {buckets.length ? (
         <div className="chart-axis muted small" aria-hidden="true">
-          <span>{formatTime(buckets[0]!.start, locale)}</span>
-          <span>{formatTime(buckets[buckets.length - 1]!.start + 600_000, locale)}</span>
+          <span>{formatClock(buckets[0]!.start, locale)}</span>
+          <span>{formatClock(buckets[buckets.length - 1]!.start + 600_000, locale)}</span>
         </div>
       ) : null}
       <figcaption className="muted">

@@ -34,6 +34,10 @@ export function formatTime(at: number, locale: string): string {
   return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(at);
 }
 
+export function formatClock(at: number, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(at);
+}
+
 export function formatBytes(bytes: number, locale: string): string {
   const units = ["B", "KB", "MB", "GB", "TB"];
   let v = bytes;

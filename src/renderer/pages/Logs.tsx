@@ -160,7 +160,10 @@ export function Logs() {
                           {e.error ? <span className="small"> {e.error.code}</span> : null}
                         </td>
                         <td data-label={t("logs.colDuration")}>{t("time.ms", { n: e.duration_ms })}</td>
-                        <td data-label={t("logs.colSteps")}>{e.attempts.length ? t("logs.steps", { n: e.attempts.length }) : "—"}</td>
+                        <td data-label={t("logs.colSteps")}>
+                          {e.attempts.length ? t("logs.steps", { n: e.attempts.length }) : "—"}
+                          {e.queue ? <span className="muted small"> · {t("logs.queued", { ms: e.queue.waited_ms })}</span> : null}
+                        </td>
                       </tr>
                       {isOpen ? (
                         <tr className="log-detail">
@@ -189,6 +192,12 @@ export function Logs() {
                                       ))}
                                     </ol>
                                   </dd>
+                                </>
+                              ) : null}
+                              {e.queue ? (
+                                <>
+                                  <dt>{t("logs.queue")}</dt>
+                                  <dd>{t("logs.queueDetail", { outcome: e.queue.outcome, ms: e.queue.waited_ms })}</dd>
                                 </>
                               ) : null}
                               {e.error ? (

@@ -115,6 +115,12 @@ export class RequestLog implements RequestLogHook {
     slot.entry.account = step.account;
   };
 
+  /** The pipeline's queue hook: a request waited for a free account (granted, timeout, full…). */
+  readonly queue = (requestId: string, info: { outcome: string; waitedMs: number }): void => {
+    const slot = this.open.get(requestId);
+    if (slot) slot.entry.queue = { outcome: info.outcome, waited_ms: Math.round(info.waitedMs) };
+  };
+
   private file(entry: RequestLogEntry): void {
     const failed = entry.status >= 400 || entry.error !== null;
     const start = Math.floor(entry.time / BUCKET_MS) * BUCKET_MS;
