@@ -75,14 +75,28 @@ async function collect(body: AsyncIterable<Uint8Array>, limit = 8 * 1024 * 1024)
 }
 
 function wrap(status: number, headers: Headers, stream: ReadableStream<Uint8Array> | null, signal: AbortSignal | undefined, cancel: () => void): UpstreamResponse {
-  const body = iterate(stream, signal);
+  // cancel() goes through the stream (its reader once reading began): aborting the response alone
+  // left impit's connection open and its pending read rejecting unhandled (transport contract test)
+  const stop = new AbortController();
+  let started = false;
+  const inner = iterate(stream, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+  const body: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => {
+      started = true;
+      return inner[Symbol.asyncIterator]();
+    },
+  };
   return {
     status,
     headers,
     body,
     bytes: () => collect(body),
     text: async () => Buffer.from(await collect(body)).toString("utf8"),
-    cancel,
+    cancel: () => {
+      if (started) stop.abort();
+      else stream?.cancel().catch(() => {});
+      cancel();
+    },
   };
 }
 
@@ -173,7 +187,12 @@ export class FetchTransport implements HttpTransport {
       body: iterable,
       bytes: collectAll,
       text: async () => Buffer.from(await collectAll()).toString("utf8"),
-      cancel: () => res.body.destroy(),
+      cancel: () => {
+        // destroying emits an AbortError; unheard, it would be an uncaught exception (transport contract test)
+        stream.on("error", () => {});
+        res.body.on("error", () => {});
+        res.body.destroy();
+      },
     };
   }
 }
