@@ -6,8 +6,13 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 
-/** The client API: OpenAI, Anthropic and Responses routes, with or without /v1. */
-export const CLIENT_API_PATH = /^(?:\/v1)?\/(?:models|chat|completions|messages|responses|audio|images|videos|embeddings|files|uploads)(?:\/|$)/;
+/**
+ * The client API: OpenAI, Anthropic, Responses, speech, images and videos routes, with or without
+ * /v1. Not the cached media files (`/images/<file>`, `/videos/<file>.mp4`): links already handed
+ * out keep working.
+ */
+export const CLIENT_API_PATH =
+  /^(?:\/v1)?\/(?:models|chat|completions|messages|responses|audio|embeddings|files|uploads)(?:\/|$)|^(?:\/v1)?\/images\/(?:generations|edits|variations)(?:\/|$)|^\/v1\/videos(?:\/|$)|^\/videos(?:\/[^./]+(?:\/content)?)?\/?$/;
 
 export const PAUSED_BODY = {
   type: "error",

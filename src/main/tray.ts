@@ -24,6 +24,7 @@ export class TrayController {
   private lastIcon = "";
   private lastMenu = "";
   private lastTooltip = "";
+  private lastTitle: string | null = null;
   private last: TrayInput | null = null;
   private extraAttention: Attention[] = [];
   model: TrayModel | null = null;
@@ -40,7 +41,9 @@ export class TrayController {
     if (this.tray) return;
     const initial: TrayInput = { accounts: [], now, requestsToday: 0 };
     const model = this.modelOf(initial);
-    this.tray = this.platform.createTray(trayIconImage(iconStateOf(model), this.platform.os, this.platform.prefersDark()));
+    const icon = iconStateOf(model);
+    this.tray = this.platform.createTray(trayIconImage(icon, this.platform.os, this.platform.prefersDark()));
+    this.lastIcon = iconKeyOf(icon, this.platform.prefersDark());
     this.tray.onClick(() => this.actions.openManager());
     this.platform.onThemeChanged(() => {
       this.lastIcon = "";
@@ -83,7 +86,11 @@ export class TrayController {
       tray.setContextMenu(menu);
     }
     // macOS: the port next to the icon when it is not the one asked for
-    tray.setTitle(model.server.requestedPort !== null ? `:${model.server.port}` : "");
+    const title = model.server.requestedPort !== null ? `:${model.server.port}` : "";
+    if (title !== this.lastTitle) {
+      this.lastTitle = title;
+      tray.setTitle(title);
+    }
   }
 
   /** Re-renders from the last sample (after pause/resume or a start-at-login change). */
