@@ -17,7 +17,7 @@ export default defineConfig({
   mode: "production",
   // Always React's production build, also when built from a test run (NODE_ENV=test).
   define: { "process.env.NODE_ENV": JSON.stringify("production") },
-  oxc: { jsx: { runtime: "automatic", importSource: "react" } },
+  oxc: { jsx: { runtime: "automatic", importSource: "react", development: false } },
   build: {
     outDir: path.resolve(here, "../../out/renderer"),
     emptyOutDir: true,

@@ -518,6 +518,26 @@ describe("the manager in Chromium", () => {
     await page.emulateMedia({ colorScheme: "light" });
   });
 
+  it("in the desktop window: the session handed over by the preload (Bearer, no cookie) works, exports too", async () => {
+    const session = await stack.adminToken();
+    const desk = await browser.newContext({ viewport: { width: 1100, height: 800 }, acceptDownloads: true });
+    // What src/preload exposes (src/shared/desktop-api.ts), reduced to what the manager reads.
+    await desk.addInitScript((s) => {
+      (window as unknown as { grok2apiDesktop: unknown }).grok2apiDesktop = { getServerInfo: async () => ({ session: s }) };
+    }, session);
+    const p = await desk.newPage();
+    await p.goto(`${stack.url}/manage#/accounts`);
+    await expect.poll(() => p.locator("#accounts-body > tr").count()).toBe(2);
+    expect((await desk.cookies(`${stack.url}/api/`)).find((c) => c.name === "g2a_session")).toBeUndefined();
+    const download = p.waitForEvent("download");
+    await p.click("#export-txt");
+    const d = await download;
+    expect(readFileSync((await d.path())!, "utf8").trim().split("\n").sort()).toEqual([a.sso, b.sso].sort());
+    await p.click("#nav-logs");
+    await expect.poll(() => p.textContent("#live-state")).toBe("Live");
+    await desk.close();
+  });
+
   it("ran without console errors, failed requests or CSP violations", () => {
     expect(problems).toEqual([]);
   });

@@ -30,6 +30,30 @@ export function onSessionExpired(fn: (() => void) | null): void {
   onExpired = fn;
 }
 
+export const usingBearer = () => bearer !== null;
+
+/**
+ * Downloads an admin file (exports). With the cookie a plain link does it; with a Bearer token
+ * (the desktop window) the file is fetched with the header and saved from a blob.
+ */
+export async function download(path: string, e: { preventDefault(): void }): Promise<void> {
+  if (!bearer) return; // the <a download> link follows with the cookie
+  e.preventDefault();
+  const res = await fetch(path, { headers: authHeaders(), credentials: "same-origin" });
+  if (res.status === 401) {
+    onExpired?.();
+    return;
+  }
+  if (!res.ok) throw new ApiError(res.status, `HTTP ${res.status}`);
+  const name = /filename="?([^";]+)"?/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "export";
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function authHeaders(): Record<string, string> {
   return bearer ? { authorization: `Bearer ${bearer}` } : {};
 }

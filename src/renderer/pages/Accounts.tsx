@@ -1,7 +1,7 @@
 import { useMemo, useRef, useState } from "react";
 import type { BulkTestResult, ImportResult, TokenInfo, TokenListResponse } from "../../shared/admin-api";
 import { useI18n } from "../i18n";
-import { ApiError, get, post } from "../lib/api";
+import { ApiError, download, get, post } from "../lib/api";
 import { allTags, type AccountFilter, EMPTY_FILTER, filterAccounts, parseCookies, parseTags, type SortKey, sortAccounts } from "../lib/accounts";
 import { formatRelative, maskToken } from "../lib/format";
 import { useLoad, useNow } from "../components/hooks";
@@ -138,17 +138,17 @@ export function Accounts() {
           <h2>{t("accounts.export")}</h2>
           <ul className="export-links">
             <li>
-              <a href="/api/tokens/export?format=json" download id="export-json">
+              <a href="/api/tokens/export?format=json" download id="export-json" onClick={(e) => void download("/api/tokens/export?format=json", e).catch(fail)}>
                 {t("accounts.exportJson")}
               </a>
             </li>
             <li>
-              <a href="/api/tokens/export?format=legacy" download id="export-legacy">
+              <a href="/api/tokens/export?format=legacy" download id="export-legacy" onClick={(e) => void download("/api/tokens/export?format=legacy", e).catch(fail)}>
                 {t("accounts.exportLegacy")}
               </a>
             </li>
             <li>
-              <a href="/api/tokens/export?format=txt" download id="export-txt">
+              <a href="/api/tokens/export?format=txt" download id="export-txt" onClick={(e) => void download("/api/tokens/export?format=txt", e).catch(fail)}>
                 {t("accounts.exportTxt")}
               </a>
             </li>
