@@ -105,6 +105,8 @@ const secrets: SecretBox = {
 };
 
 export function electronPlatform(appDir: string): Platform {
+  // a separate profile (the end-to-end test, a second copy of the app): must be set before ready
+  if (process.env.GROK2API_USER_DATA_DIR) app.setPath("userData", path.resolve(process.env.GROK2API_USER_DATA_DIR));
   const sessions = new Map<string, SessionHandle>();
   return {
     os: process.platform,

@@ -16,3 +16,5 @@ const platform = electronPlatform(outDir);
 const server = (await import(serverEntry)) as ServerModule;
 const app = await boot({ platform, server });
 if (app?.problem) console.error(`Grok2API: ${app.problem}`);
+// the Electron end-to-end test (test/main/electron-e2e.test.ts) drives the app through this
+if (process.env.GROK2API_E2E === "1") (globalThis as { __grok2api?: unknown }).__grok2api = app;
