@@ -253,7 +253,7 @@ export const en = {
   "media.unavailable": "The media cache is not available on this server yet.",
   "media.unavailableHelp": "Images and videos that grok.com generates will show here once the server caches them.",
   "media.empty": "Nothing cached yet.",
-  "media.emptyHelp": "Images and videos generated through the API are kept here, within the limits below.",
+  "media.emptyHelp": "Images and videos generated through the API are kept here, within the limits above.",
   "media.images": "Images",
   "media.videos": "Videos",
   "media.all": "All",

@@ -252,7 +252,7 @@ export const zh: Record<MessageKey, string> = {
   "media.unavailable": "此服务器尚未提供媒体缓存。",
   "media.unavailableHelp": "服务器开始缓存后，grok.com 生成的图片和视频会显示在这里。",
   "media.empty": "还没有缓存内容。",
-  "media.emptyHelp": "通过 API 生成的图片和视频会保存在这里，受下方上限约束。",
+  "media.emptyHelp": "通过 API 生成的图片和视频会保存在这里，受上方上限约束。",
   "media.images": "图片",
   "media.videos": "视频",
   "media.all": "全部",

@@ -85,7 +85,7 @@ export function AccountDetail({ token, onClose, onChanged }: { token: string; on
           ) : (
             <ul className="bucket-list">
               {Object.entries(a.quota)
-                .sort(([x], [y]) => BUCKETS.indexOf(x as "fast") - BUCKETS.indexOf(y as "fast"))
+                .sort(([x], [y]) => (BUCKETS.indexOf(x as "fast") + 1 || 99) - (BUCKETS.indexOf(y as "fast") + 1 || 99) || x.localeCompare(y))
                 .map(([b, q]) => (
                   <li key={b}>
                     <QuotaBar bucket={q} label={(BUCKETS as readonly string[]).includes(b) ? t(`bucket.${b as "fast"}`) : b} />
