@@ -3,13 +3,15 @@ import type { Context, Next } from "koa";
 import { ProxyError, toProxyError } from "../errors.js";
 import type { Logger } from "../log.js";
 
-export type ErrorRenderer = (err: ProxyError, ctx: Context) => unknown;
+/** Renders an error in the caller's protocol: the status may differ from err.status (Anthropic's 529). */
+export type ErrorRenderer = (err: ProxyError, ctx: Context) => { status: number; body: unknown };
 
 export function requestId() {
   return async (ctx: Context, next: Next) => {
     const id = `req_${randomUUID().replace(/-/g, "")}`;
     ctx.state.requestId = id;
     ctx.set("x-request-id", id);
+    ctx.set("request-id", id); // Anthropic's name (api-conformance.md §1.3)
     await next();
   };
 }
@@ -39,11 +41,12 @@ export function errors(log: Logger, renderFor: (ctx: Context) => ErrorRenderer) 
       else if (err.code === "internal_error") log.error("request failed", { requestId: ctx.state.requestId, path: ctx.path, code: err.code, message: err.message, cause });
       else log[err.status >= 500 || err.status === 429 ? "warn" : "debug"]("request rejected", { requestId: ctx.state.requestId, path: ctx.path, status: err.status, code: err.code, message: err.message, ...(cause ? { cause } : {}) });
       if (ctx.headerSent || ctx.respond === false) return; // streaming handlers report in-band
-      ctx.status = err.status;
+      const rendered = renderFor(ctx)(err, ctx);
+      ctx.status = rendered.status;
       if (err.retryAfterMs !== null) ctx.set("retry-after", String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
       if (err.retryable === false) ctx.set("x-should-retry", "false");
       ctx.type = "application/json";
-      ctx.body = renderFor(ctx)(err, ctx);
+      ctx.body = rendered.body;
     }
   };
 }

@@ -34,6 +34,15 @@ const proxyUrl = z.string().superRefine((v, ctx) => {
 export const DEFAULT_USER_AGENT =
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36";
 
+/** Client model names → catalogue ids or @strongest / @default / @fast (runner/model-map.ts). */
+export const DEFAULT_MODEL_MAP: Record<string, string> = {
+  "claude-*opus*": "@strongest",
+  "claude-*sonnet*": "@default",
+  "claude-*haiku*": "@fast",
+  "claude-*": "@default",
+};
+const modelTarget = z.string().min(1).refine((t) => !t.startsWith("@") || ["@strongest", "@default", "@fast"].includes(t), { message: "must be a model id or one of @strongest, @default, @fast" });
+
 export const globalSchema = z.looseObject({
   /** Public base URL used for media links; empty = derived from each request's Host. */
   base_url: z.string().default(""),
@@ -113,6 +122,8 @@ export const grokSchema = z.looseObject({
   image_url_allow_private: bool.default(false),
   /** Text-to-video request form (grok-protocol.md §8): "auto" (the current mediaGenInput form, the media-post form when that is refused), or one of them only. */
   video_flow: z.enum(["auto", "text-to-video", "media-post"]).default("auto"),
+  /** Client model names (glob patterns, first match wins) → model ids or @strongest / @default / @fast. */
+  model_map: z.record(z.string().min(1), modelTarget).default(DEFAULT_MODEL_MAP),
   /** Original setting, kept for compatibility; failover is decided by failure kind instead. */
   retry_status_codes: z.array(z.number().int()).default([401, 429]),
 });
