@@ -113,3 +113,32 @@ describe("gateway page relay (the hidden page's preload logic)", () => {
     expect(relay.size).toBe(0);
   });
 });
+
+describe("gateway pages", () => {
+  it("accept events only from the hidden page of that partition, and pages are sandboxed and hidden", async () => {
+    const { FakePlatform } = await import("./fake-platform.js");
+    const { GatewayPages } = await import("../../src/main/transport/gateway-pages.js");
+    const { GATEWAY_EVENT_CHANNEL } = await import("../../src/preload/gateway-relay.js");
+    const p = new FakePlatform();
+    const seen: Array<[string, unknown]> = [];
+    const pages = new GatewayPages(p, "/app/out/preload/gateway.cjs", (partition, ev) => seen.push([partition, ev]));
+    const page = await pages.page("grok2api-upstream-abc", "https://grok.com", "UA/1");
+    const w = p.windowsOf("gateway")[0]!;
+    expect(w.spec).toMatchObject({ show: false, webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false, partition: "grok2api-upstream-abc", preload: "/app/out/preload/gateway.cjs" } });
+    expect(w.loads).toEqual(["https://grok.com/robots.txt"]);
+    expect(p.session("grok2api-upstream-abc").getUserAgent()).toBe("UA/1");
+    expect(w.navGuard!("https://evil.example/")).toBe("deny");
+    page.send({ op: "open", id: "gw1", url: "wss://grok.com/ws/mgw/?uid=u" });
+    expect(w.sent).toEqual([{ channel: "grok2api:gateway-command", payload: { op: "open", id: "gw1", url: "wss://grok.com/ws/mgw/?uid=u" } }]);
+    const ev = { id: "gw1", type: "open" };
+    p.ipc.send(GATEWAY_EVENT_CHANNEL, { webContentsId: 999, frameUrl: "https://grok.com/robots.txt", mainFrame: true }, ev);
+    p.ipc.send(GATEWAY_EVENT_CHANNEL, { webContentsId: w.webContentsId, frameUrl: "https://grok.com/x", mainFrame: false }, ev);
+    p.ipc.send(GATEWAY_EVENT_CHANNEL, { webContentsId: w.webContentsId, frameUrl: "https://grok.com/robots.txt", mainFrame: true }, "not an event");
+    expect(seen).toEqual([]);
+    p.ipc.send(GATEWAY_EVENT_CHANNEL, { webContentsId: w.webContentsId, frameUrl: "https://grok.com/robots.txt", mainFrame: true }, ev);
+    expect(seen).toEqual([["grok2api-upstream-abc", ev]]);
+    expect(await pages.page("grok2api-upstream-abc", "https://grok.com", undefined)).toBe(page); // one page per partition
+    pages.closeAll();
+    expect(w.destroyed).toBe(true);
+  });
+});
