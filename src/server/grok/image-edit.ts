@@ -2,7 +2,7 @@ import type { GrokEvent } from "../core/events.js";
 import { classifyHttp, failure } from "./classify.js";
 import { type GrokAccountRef, type GrokContext, send } from "./context.js";
 import { restHeaders } from "./identity.js";
-import { postConversation } from "./media-chat.js";
+import { postConversation } from "./rest-chat.js";
 import { UpstreamError } from "./upstream-error.js";
 import { uploadMultipart } from "./upload.js";
 

@@ -7,21 +7,31 @@ import { restHeaders } from "./identity.js";
 import { JsonObjectScanner } from "./json-scanner.js";
 import { UpstreamError } from "./upstream-error.js";
 
-const CHAT_PATH = "/rest/app-chat/conversations/new";
+export const CONVERSATION_PATH = "/rest/app-chat/conversations/new";
 
 /**
  * `POST /rest/app-chat/conversations/new` (grok-protocol.md §4): one chat turn as an NDJSON
  * stream. An anti-bot rejection (HTTP, or as the first frame) is retried once with a fresh statsig.
  */
-export async function* chatRest(ctx: GrokContext, req: GrokChatRequest, acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+export function chatRest(ctx: GrokContext, req: GrokChatRequest, acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
+  return postConversation(ctx, restChatBody(req), acc, signal);
+}
+
+/**
+ * The same POST with a body built by the caller (the media flows: text-to-video's
+ * `mediaGenInput`, media-post video, the TTS chat turn, image edits) and, optionally, its own
+ * Referer. A non-200 answer throws an UpstreamError before any event; an anti-bot rejection is
+ * retried once with a fresh statsig; the stream always ends with `done` or an `error` event.
+ */
+export async function* postConversation(ctx: GrokContext, body: Record<string, unknown>, acc: GrokAccountRef, signal: AbortSignal, opts: { referer?: string } = {}): AsyncGenerator<GrokEvent> {
   for (let attempt = 0; ; attempt++) {
-    const statsig = await ctx.statsig.get("POST", CHAT_PATH, acc.token, signal);
+    const statsig = await ctx.statsig.get("POST", CONVERSATION_PATH, acc.token, signal);
     let res;
     try {
-      res = await ctx.transport.request(`${ctx.origin}${CHAT_PATH}`, {
+      res = await ctx.transport.request(`${ctx.origin}${CONVERSATION_PATH}`, {
         method: "POST",
-        headers: restHeaders(ctx.identity(), acc.token, { statsig }),
-        body: JSON.stringify(restChatBody(req)),
+        headers: restHeaders(ctx.identity(), acc.token, { statsig, ...(opts.referer ? { referer: opts.referer } : {}) }),
+        body: JSON.stringify(body),
         signal,
         proxyUrl: ctx.proxyUrl(),
       });
@@ -32,7 +42,7 @@ export async function* chatRest(ctx: GrokContext, req: GrokChatRequest, acc: Gro
     if (res.status !== 200) {
       const f = classifyHttp(res.status, await res.text().catch(() => ""), res.headers);
       if (f.kind === "anti_bot" && attempt === 0) {
-        ctx.statsig.invalidate("POST", CHAT_PATH); // fresh statsig, same account, once
+        ctx.statsig.invalidate("POST", CONVERSATION_PATH); // fresh statsig, same account, once
         continue;
       }
       throw new UpstreamError(f);
@@ -41,7 +51,7 @@ export async function* chatRest(ctx: GrokContext, req: GrokChatRequest, acc: Gro
     const first = await events.next();
     if (!first.done && first.value.type === "error" && first.value.error.kind === "anti_bot" && attempt === 0) {
       await events.return(undefined);
-      ctx.statsig.invalidate("POST", CHAT_PATH);
+      ctx.statsig.invalidate("POST", CONVERSATION_PATH);
       continue;
     }
     if (!first.done) {
