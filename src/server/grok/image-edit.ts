@@ -1,10 +1,9 @@
 import type { GrokEvent } from "../core/events.js";
-import { classifyHttp, failure } from "./classify.js";
-import { type GrokAccountRef, type GrokContext, send } from "./context.js";
-import { restHeaders } from "./identity.js";
+import { failure } from "./classify.js";
+import type { GrokAccountRef, GrokContext } from "./context.js";
 import { postConversation } from "./rest-chat.js";
 import { UpstreamError } from "./upstream-error.js";
-import { uploadMultipart } from "./upload.js";
+import { uploadV2 } from "./upload.js";
 
 /**
  * Image editing, [2026-08] flow (grok-protocol.md §7.4): every input image is uploaded with
@@ -39,29 +38,9 @@ export function imageEditBody(req: EditRequest): Record<string, unknown> {
 
 /** Upload v2 of an edit input (§6.2); resolves to its `fileMetadataId` (the edit needs exactly that id). */
 export async function uploadImagineInput(ctx: GrokContext, acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<string> {
-  const { body, contentType } = uploadMultipart(file, IMAGINE_FILE_SOURCE);
-  const res = await send(ctx, "/http/upload-file-v2/direct", {
-    method: "POST",
-    headers: restHeaders(ctx.identity(), acc.token, { requestId: false, contentType, referer: `${ctx.origin}/imagine` }),
-    body,
-    ...(signal ? { signal } : {}),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new UpstreamError(classifyHttp(res.status, text, res.headers));
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new UpstreamError(failure("upstream_error", "upload answer was not JSON"));
-  }
-  const te = parsed.terminalError;
-  if (!(te === null || te === undefined || te === false || te === 0 || te === "" || (typeof te === "object" && Object.keys(te as object).length === 0))) {
-    throw new UpstreamError(failure("request", `grok.com rejected the image: ${JSON.stringify(te).slice(0, 200)}`));
-  }
-  const meta = (parsed.fileMetadata && typeof parsed.fileMetadata === "object" ? parsed.fileMetadata : parsed) as Record<string, unknown>;
-  const id = typeof meta.fileMetadataId === "string" && meta.fileMetadataId ? meta.fileMetadataId : null;
-  if (!id) throw new UpstreamError(failure("upstream_error", "the upload answer carried no fileMetadataId (image editing needs one)"));
-  return id;
+  const ref = await uploadV2(ctx, acc, file, { fileSource: IMAGINE_FILE_SOURCE, referer: `${ctx.origin}/imagine`, ...(signal ? { signal } : {}) });
+  if (!ref.fileMetadataId) throw new UpstreamError(failure("upstream_error", "the upload answer carried no fileMetadataId (image editing needs one)"));
+  return ref.fileMetadataId;
 }
 
 /** One edit turn over already-uploaded inputs. */

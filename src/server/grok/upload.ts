@@ -32,7 +32,7 @@ export function uploadMultipart(file: { name: string; mime: string; data: Uint8A
 }
 
 /** The attachment reference from an upload answer: fileMetadataId, else fileId, else uploadId. */
-export function uploadReference(body: unknown): { id: string; fileUri: string | null } {
+export function uploadReference(body: unknown): { id: string; fileUri: string | null; fileMetadataId: string | null } {
   const o = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
   const te = o.terminalError;
   const ok = te === null || te === undefined || te === false || te === 0 || te === "" || (typeof te === "object" && Object.keys(te as object).length === 0);
@@ -40,20 +40,27 @@ export function uploadReference(body: unknown): { id: string; fileUri: string | 
   const meta = (o.fileMetadata && typeof o.fileMetadata === "object" ? o.fileMetadata : o) as Record<string, unknown>;
   const id = [meta.fileMetadataId, meta.fileId, o.uploadId].find((v) => typeof v === "string" && v) as string | undefined;
   if (!id) throw failure("upstream_error", "upload answer carried no file id");
-  return { id, fileUri: typeof meta.fileUri === "string" ? meta.fileUri : null };
+  return { id, fileUri: typeof meta.fileUri === "string" ? meta.fileUri : null, fileMetadataId: typeof meta.fileMetadataId === "string" && meta.fileMetadataId ? meta.fileMetadataId : null };
+}
+
+/** Where an upload is for: chat attachments (default), Imagine edits and image-to-video (Referer /imagine, own file source). */
+export interface UploadOptions {
+  fileSource?: string;
+  referer?: string;
+  signal?: AbortSignal;
 }
 
 /**
- * `POST /http/upload-file-v2/direct` (§6.2): multipart upload v2; resolves to the id to attach.
- * Same account, user agent and egress as the chat.
+ * `POST /http/upload-file-v2/direct` (§6.2): multipart upload v2 with this account, user agent
+ * and egress; resolves to the reference (`uploadReference`), throwing UpstreamError on any failure.
  */
-export async function uploadFile(ctx: GrokContext, acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<string> {
-  const { body, contentType } = uploadMultipart(file);
+export async function uploadV2(ctx: GrokContext, acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, opts: UploadOptions = {}): Promise<{ id: string; fileUri: string | null; fileMetadataId: string | null }> {
+  const { body, contentType } = uploadMultipart(file, opts.fileSource);
   const res = await send(ctx, "/http/upload-file-v2/direct", {
     method: "POST",
-    headers: restHeaders(ctx.identity(), acc.token, { requestId: false, contentType }),
+    headers: restHeaders(ctx.identity(), acc.token, { requestId: false, contentType, ...(opts.referer ? { referer: opts.referer } : {}) }),
     body,
-    signal,
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const text = await res.text();
   if (res.status !== 200) throw new UpstreamError(classifyHttp(res.status, text, res.headers));
@@ -64,8 +71,13 @@ export async function uploadFile(ctx: GrokContext, acc: GrokAccountRef, file: { 
     throw new UpstreamError(failure("upstream_error", "upload answer was not JSON"));
   }
   try {
-    return uploadReference(parsed).id;
+    return uploadReference(parsed);
   } catch (f) {
     throw new UpstreamError(f as ReturnType<typeof failure>);
   }
+}
+
+/** A chat attachment: resolves to the id to attach. */
+export async function uploadFile(ctx: GrokContext, acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<string> {
+  return (await uploadV2(ctx, acc, file, signal ? { signal } : {})).id;
 }

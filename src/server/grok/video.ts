@@ -2,7 +2,7 @@ import { classifyHttp, failure } from "./classify.js";
 import { type GrokAccountRef, type GrokContext, send } from "./context.js";
 import { restHeaders } from "./identity.js";
 import { UpstreamError } from "./upstream-error.js";
-import { uploadMultipart, uploadReference } from "./upload.js";
+import { uploadV2 } from "./upload.js";
 
 /**
  * grok.com video generation (grok-protocol.md §8): request bodies of the two current flows, the
@@ -98,21 +98,7 @@ export async function createMediaPost(ctx: GrokContext, acc: GrokAccountRef, pos
  * reference and the asset path (`users/<uid>/<id>/content` when the answer has no fileUri).
  */
 export async function uploadVideoInput(ctx: GrokContext, acc: GrokAccountRef, file: { name: string; mime: string; data: Uint8Array }, signal?: AbortSignal): Promise<{ id: string; fileUri: string }> {
-  const { body, contentType } = uploadMultipart(file);
-  const res = await send(ctx, "/http/upload-file-v2/direct", {
-    method: "POST",
-    headers: restHeaders(ctx.identity(), acc.token, { requestId: false, contentType, referer: `${ctx.origin}/imagine` }),
-    body,
-    ...(signal ? { signal } : {}),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new UpstreamError(classifyHttp(res.status, text, res.headers));
-  let ref: { id: string; fileUri: string | null };
-  try {
-    ref = uploadReference(JSON.parse(text));
-  } catch (f) {
-    throw new UpstreamError(f instanceof SyntaxError ? failure("upstream_error", "upload answer was not JSON") : (f as ReturnType<typeof failure>));
-  }
+  const ref = await uploadV2(ctx, acc, file, { referer: `${ctx.origin}/imagine`, ...(signal ? { signal } : {}) });
   const fileUri = ref.fileUri ?? (acc.userId ? `users/${acc.userId}/${ref.id}/content` : null);
   if (!fileUri) throw new UpstreamError(failure("upstream_error", "the upload answer carried no fileUri and the account's user id is unknown"));
   return { id: ref.id, fileUri: fileUri.replace(/^\/+/, "") };
