@@ -39,9 +39,15 @@ export class SseWriter {
     return this.ended || this.abort.signal.aborted;
   }
 
-  /** Sends the 200 and SSE headers now (normally done by the first event). */
+  /** Sends the 200 and SSE headers now (normally they leave with the first event, in one write). */
   open(): void {
     if (this.opened || this.closed) return;
+    this.prepare();
+    this.res.flushHeaders();
+  }
+
+  /** Status and headers set, to go out with the first write (one syscall for headers and the first events). */
+  private prepare(): void {
     this.opened = true;
     this.res.statusCode = 200;
     this.res.setHeader("content-type", "text/event-stream; charset=utf-8");
@@ -49,7 +55,6 @@ export class SseWriter {
     this.res.setHeader("connection", "keep-alive");
     this.res.setHeader("x-accel-buffering", "no");
     for (const [k, v] of Object.entries(this.opts.headers ?? {})) this.res.setHeader(k, v);
-    this.res.flushHeaders();
     this.res.socket?.setNoDelay(true);
   }
 
@@ -73,20 +78,28 @@ export class SseWriter {
     if (this.ended) return;
     this.ended = true;
     this.stopTimer();
-    if (!this.opened) this.open();
-    this.flush();
-    if (!this.res.writableEnded) this.res.end();
+    if (!this.opened) this.prepare();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.res.writableEnded) return;
+    // what is still buffered and the end of the chunked body leave in one write
+    const data = this.out.length === 0 ? "" : this.out.length === 1 ? this.out[0]! : this.out.join("");
+    this.out = [];
+    this.outBytes = 0;
+    if (data && !this.res.destroyed) this.res.end(data);
+    else this.res.end();
   }
 
   /**
    * Nagle-like coalescing: events go out at the end of the current tick when the last socket
    * write was at least COALESCE_MS ago; events arriving faster than that are joined and flushed
    * together at most COALESCE_MS later (or at once past 64 KiB). A token stream of a few per
-   * second is unaffected; a flood becomes fewer, larger writes. Backpressure waits for 'drain'.
+   * second is unaffected; a flood becomes fewer, larger writes. Backpressure: while the socket
+   * needs to drain, write() resolves only after 'drain', so at most 64 KiB wait here per stream.
    */
   private async write(chunk: string): Promise<void> {
     if (this.closed) return;
-    this.open();
+    if (!this.opened) this.prepare();
     const now = Date.now();
     this.lastWrite = now;
     if (!this.timer) this.arm();
@@ -96,15 +109,19 @@ export class SseWriter {
       if (!this.flush()) await this.drained();
       return;
     }
-    if (this.flushTimer || this.tickPending) return;
-    if (now - this.lastFlush >= COALESCE_MS) {
-      // after the current chain of events (e.g. role + first content chunk) has been queued
-      this.tickPending = true;
-      process.nextTick(() => {
-        this.tickPending = false;
-        this.flush();
-      });
-    } else this.flushTimer = setTimeout(() => this.flush(), this.lastFlush + COALESCE_MS - now);
+    if (!this.flushTimer && !this.tickPending) {
+      if (now - this.lastFlush >= COALESCE_MS) {
+        // after the current chain of events (e.g. role + first content chunk) has been queued
+        this.tickPending = true;
+        process.nextTick(() => {
+          this.tickPending = false;
+          this.flush();
+        });
+      } else this.flushTimer = setTimeout(() => this.flush(), this.lastFlush + COALESCE_MS - now);
+    }
+    // The client reads slower than the answer comes: hold the producer (and so grok.com, through
+    // the upstream's own backpressure) until the socket drained, instead of buffering the answer.
+    if (this.res.writableNeedDrain) await this.drained();
   }
 
   /** Writes what is buffered; false when the socket asked to wait. */
