@@ -8,6 +8,7 @@
  * contract tests as impit and fetch (test/grok/transport-contract*.ts).
  */
 import type { HttpTransport, RequestOptions, UpstreamResponse } from "../../server/grok/transport.js";
+import { collect, iterate } from "../../shared/web-streams.js";
 import type { SessionHandle } from "../platform.js";
 import { parseCookieHeader, ssoOfCookieHeader } from "./partitions.js";
 
@@ -25,35 +26,6 @@ export function mergeCloudflareCookies(header: string | undefined, jar: Array<{ 
   if (!fromJar.length) return header;
   const kept = parseCookieHeader(header).filter(([name]) => !CF_COOKIE.test(name));
   return [...kept, ...fromJar.map((c) => [c.name, c.value] as [string, string])].map(([k, v]) => `${k}=${v}`).join("; ");
-}
-
-async function* iterate(stream: ReadableStream<Uint8Array> | null, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-  if (!stream) return;
-  const reader = stream.getReader();
-  const onAbort = () => void reader.cancel().catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    for (;;) {
-      if (signal?.aborted) throw signal.reason ?? new Error("aborted");
-      const { value, done } = await reader.read();
-      if (done) return;
-      if (value) yield value;
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.cancel().catch(() => {});
-  }
-}
-
-async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) throw new Error(`upstream body larger than ${BODY_LIMIT} bytes`);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts);
 }
 
 export class ChromiumTransport implements HttpTransport {
@@ -108,8 +80,8 @@ export class ChromiumTransport implements HttpTransport {
       status: res.status,
       headers: h,
       body,
-      bytes: () => collect(body),
-      text: async () => Buffer.from(await collect(body)).toString("utf8"),
+      bytes: () => collect(body, BODY_LIMIT),
+      text: async () => Buffer.from(await collect(body, BODY_LIMIT)).toString("utf8"),
       cancel: () => cancelled.abort(),
     };
   }

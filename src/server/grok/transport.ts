@@ -5,6 +5,7 @@ import type { HttpsProxyAgent } from "https-proxy-agent";
 import type { Impit, Browser } from "impit";
 import type { SocksProxyAgent } from "socks-proxy-agent";
 import type { ProxyAgent, request as undiciRequestFn } from "undici";
+import { collect, iterate } from "../../shared/web-streams.js";
 
 /**
  * The clients are loaded on first use, not at start-up (impit's native binding, undici, the
@@ -44,34 +45,6 @@ export interface HttpTransport {
   /** "chromium": supplied by the desktop app (Chromium's network stack), see startServer's `upstream` option. */
   readonly name: "impit" | "fetch" | "chromium";
   request(url: string, opts: RequestOptions): Promise<UpstreamResponse>;
-}
-
-async function* iterate(stream: ReadableStream<Uint8Array> | null, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-  if (!stream) return;
-  const reader = stream.getReader();
-  const onAbort = () => void reader.cancel().catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      if (value) yield value;
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.cancel().catch(() => {});
-  }
-}
-
-async function collect(body: AsyncIterable<Uint8Array>, limit = 8 * 1024 * 1024): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new Error(`upstream body larger than ${limit} bytes`);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts);
 }
 
 function wrap(status: number, headers: Headers, stream: ReadableStream<Uint8Array> | null, signal: AbortSignal | undefined, cancel: () => void): UpstreamResponse {
