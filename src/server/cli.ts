@@ -42,6 +42,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const lines = [
     `Grok2API listening on ${running.url}`,
     `  OpenAI base URL:    ${running.url}/v1`,
+    `  Anthropic base URL: ${running.url}  (Claude Code: ANTHROPIC_BASE_URL=${running.url})`,
     `  Manager login:      ${running.url}/login  (user "${runtime.adminUsername}")`,
     `  Storage:            ${runtime.storageMode}${runtime.storageMode === "file" ? ` in ${runtime.dataDir}` : ""}`,
     `  Upstream:           ${runtime.upstreamUrl} via ${runtime.transport}`,
