@@ -48,7 +48,7 @@ describe("image URLs naming loopback", () => {
     for (const url of urls) {
       const res = await send(url);
       expect(res.status, url).toBe(400);
-      expect(res.json.error.message, url).toMatch(/^attachment 1: /);
+      expect(res.json.error.message, url).toMatch(/^messages\[0\]\.content\[1\]\.image_url\.url: /);
       expect(res.json.error.message, url).not.toMatch(/127\.0\.0\.1|::1|7f00|resolves|ECONNREFUSED/);
     }
     expect(v4.hits).toEqual([]);
@@ -97,7 +97,8 @@ describe("with image_url_allow_private on", () => {
     const res = await send(`${v4.url}/drip`);
     const ms = Date.now() - t0;
     expect(res.status).toBe(400);
-    expect(res.json.error.message).toBe("attachment 1: the image could not be fetched");
+    expect(res.json.error.message).toBe("messages[0].content[1].image_url.url: the image could not be fetched");
+    expect(res.json.error.param).toBe("messages[0].content[1].image_url.url");
     expect(ms).toBeGreaterThanOrEqual(FETCH_DEADLINE_MS - 500);
     expect(ms).toBeLessThan(FETCH_DEADLINE_MS + 5_000);
     await waitFor(() => v4.closedSockets > closedBefore, 3_000);
@@ -116,5 +117,22 @@ describe("with image_url_allow_private on", () => {
     req.destroy();
     await waitFor(() => v4.closedSockets > closedBefore, 5_000);
     expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+});
+
+describe("image data in chat", () => {
+  it("an oversize data: image or a wrong type is a 400 naming the part, nothing uploaded", async () => {
+    const before = uploads();
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
+    const big = Buffer.concat([png, Buffer.alloc(33 * 1024 * 1024)]).toString("base64");
+    const res = await raw(stack.url, "/v1/chat/completions", { headers: JSON_HEADERS, body: chatWithImage(`data:image/png;base64,${big}`) });
+    expect(res.status).toBe(400);
+    expect(res.json.error.param).toBe("messages[0].content[1].image_url.url");
+    expect(res.json.error.message).toMatch(/larger than 32 MiB/);
+    const gif = Buffer.from("GIF89a").toString("base64");
+    const wrong = await raw(stack.url, "/v1/chat/completions", { headers: JSON_HEADERS, body: chatWithImage(`data:image/png;base64,${gif}`) });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error.param).toBe("messages[0].content[1].image_url.url");
+    expect(uploads()).toBe(before);
   });
 });

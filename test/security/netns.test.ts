@@ -127,12 +127,12 @@ function defineNetnsCases(): void {
       for (const url of literals) {
         const res = await send(url);
         expect(res.status, url).toBe(400);
-        expect(res.json.error.message, url).toBe("attachment 1: private, loopback and link-local addresses are not fetched");
+        expect(res.json.error.message, url).toBe("messages[0].content[1].image_url.url: private, loopback and link-local addresses are not fetched");
       }
       for (const name of [`http://internal.test:${i}/img.png`, "http://meta.test/latest/meta-data/", `http://mixed.test:${i}/img.png`, `http://metadata6.test:${port(meta6)}/img.png`]) {
         const res = await send(name);
         expect(res.status, name).toBe(400);
-        expect(res.json.error.message, name).toBe("attachment 1: the image could not be fetched");
+        expect(res.json.error.message, name).toBe("messages[0].content[1].image_url.url: the image could not be fetched");
         expect(res.body, name).not.toMatch(/10\.9\.9\.9|169\.254|fd00/);
       }
       expect(secretHits()).toEqual([]);

@@ -29,9 +29,13 @@ export interface TurnMessage {
 }
 
 /** An input image taken from a message, uploaded to grok.com with the account that answers. */
-export type Attachment =
+export type Attachment = (
   | { kind: "data"; mime: string; data: Buffer; name: string }
-  | { kind: "url"; url: string; name: string };
+  | { kind: "url"; url: string; name: string }
+) & {
+  /** The request field it came from (e.g. `messages[0].content[1].image_url.url`), named in 400s. */
+  param?: string;
+};
 
 /** A client-declared tool (function). `parameters` is a JSON Schema object. */
 export interface ToolSpec {

@@ -145,14 +145,14 @@ export async function fetchImage(url: string, param: string, allowPrivateOrOpts:
     const declared = Number(res!.headers.get("content-length") ?? NaN);
     if (declared > MAX_IMAGE_BYTES) {
       await res!.body?.cancel().catch(() => {});
-      throw new ProxyError(413, "payload_too_large", `${param}: image larger than 32 MiB`, { param });
+      throw new ProxyError(400, "invalid_value", `${param}: image larger than 32 MiB`, { param });
     }
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       for await (const chunk of res!.body ?? []) {
         size += (chunk as Uint8Array).length;
-        if (size > MAX_IMAGE_BYTES) throw new ProxyError(413, "payload_too_large", `${param}: image larger than 32 MiB`, { param });
+        if (size > MAX_IMAGE_BYTES) throw new ProxyError(400, "invalid_value", `${param}: image larger than 32 MiB`, { param });
         chunks.push(Buffer.from(chunk as Uint8Array));
       }
     } catch (err) {
@@ -178,14 +178,14 @@ export async function resolveAttachments(attachments: Attachment[], opts: { allo
   const files: UploadFile[] = [];
   let total = 0;
   for (const [i, a] of attachments.entries()) {
-    const param = `attachment ${i + 1}`;
+    const param = a.param ?? `attachment ${i + 1}`;
     let file: UploadFile;
     if (a.kind === "url") file = await fetchImage(a.url, param, { allowPrivate: opts.allowPrivate, signal: opts.signal, log: opts.log });
     else {
       const sniffed = sniffImageType(a.data);
-      if (!sniffed) throw new ProxyError(400, "invalid_value", `${param}: the data is not a PNG, JPEG, WebP or GIF image`, { param: "messages" });
-      if (sniffed !== a.mime) throw new ProxyError(400, "invalid_value", `${param}: declared ${a.mime} but the data is ${sniffed}`, { param: "messages" });
-      if (a.data.length > MAX_IMAGE_BYTES) throw new ProxyError(413, "payload_too_large", `${param}: image larger than 32 MiB`, { param: "messages" });
+      if (!sniffed) throw new ProxyError(400, "invalid_value", `${param}: the data is not a PNG, JPEG, WebP or GIF image`, { param });
+      if (sniffed !== a.mime) throw new ProxyError(400, "invalid_value", `${param}: declared ${a.mime} but the data is ${sniffed}`, { param });
+      if (a.data.length > MAX_IMAGE_BYTES) throw new ProxyError(400, "invalid_value", `${param}: image larger than 32 MiB`, { param });
       file = { name: a.name, mime: a.mime, data: a.data };
     }
     total += file.data.length;

@@ -18,7 +18,7 @@ export function parseImageUrl(url: unknown, param: string, index: number): Attac
     const data = Buffer.from(b64, "base64");
     if (data.length === 0) throw new ProxyError(400, "invalid_value", `${param}: empty image`, { param });
     const ext = mime.split("/")[1] === "jpeg" ? "jpg" : mime.split("/")[1];
-    return { kind: "data", mime: mime === "image/jpg" ? "image/jpeg" : mime, data, name: `image-${index}.${ext}` };
+    return { kind: "data", mime: mime === "image/jpg" ? "image/jpeg" : mime, data, name: `image-${index}.${ext}`, param };
   }
   let u: URL;
   try {
@@ -27,5 +27,5 @@ export function parseImageUrl(url: unknown, param: string, index: number): Attac
     throw new ProxyError(400, "invalid_value", `${param} must be an https URL or a data URL`, { param });
   }
   if (u.protocol !== "https:" && u.protocol !== "http:") throw new ProxyError(400, "invalid_value", `${param} must be an https URL or a data URL`, { param });
-  return { kind: "url", url, name: `image-${index}` };
+  return { kind: "url", url, name: `image-${index}`, param };
 }
