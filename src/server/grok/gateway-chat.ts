@@ -15,12 +15,12 @@ const HANDSHAKE_MS = 20_000;
 
 /**
  * Backpressure for a slow reader: frames received but not yet consumed are buffered up to
- * 256 frames or 1 MiB of frame text; beyond that the WebSocket stops reading its socket (the
- * rest waits in TCP buffers and on grok.com's side) until the reader is down to 64 frames and
- * 256 KiB. The socket read in hand when a mark is crossed is still delivered, so the buffer can
+ * 64 frames or 256 KiB of frame text; beyond that the WebSocket stops reading its socket (the
+ * rest waits in TCP buffers and on grok.com's side) until the reader is down to 16 frames and
+ * 64 KiB (a stalled client then costs the proxy a few hundred KiB, not megabytes). The socket read in hand when a mark is crossed is still delivered, so the buffer can
  * exceed the mark by that read's frames (≤ 64 KiB, or a single frame of up to maxPayload).
  */
-export const GATEWAY_BUFFER = { highWaterFrames: 256, highWaterBytes: 1024 * 1024, lowWaterFrames: 64, lowWaterBytes: 256 * 1024 } as const;
+export const GATEWAY_BUFFER = { highWaterFrames: 64, highWaterBytes: 256 * 1024, lowWaterFrames: 16, lowWaterBytes: 64 * 1024 } as const;
 
 /** Backpressure figures across the gateway chats of one client: the largest buffer any chat held, and how often reading paused. */
 export interface GatewayBufferStats {
