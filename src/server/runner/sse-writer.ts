@@ -1,5 +1,7 @@
 import type { ServerResponse } from "node:http";
 
+const DONE: Promise<void> = Promise.resolve();
+
 /** Minimum gap between socket writes while events arrive faster than this. */
 const COALESCE_MS = 2;
 
@@ -59,13 +61,13 @@ export class SseWriter {
   }
 
   /** One event: `event: name` (when given) and `data: <json or text>`. */
-  async send(data: unknown, event?: string): Promise<void> {
+  send(data: unknown, event?: string): Promise<void> {
     const payload = typeof data === "string" ? data : JSON.stringify(data);
-    await this.write(`${event ? `event: ${event}\n` : ""}data: ${payload}\n\n`);
+    return this.write(`${event ? `event: ${event}\n` : ""}data: ${payload}\n\n`);
   }
 
-  async comment(text: string): Promise<void> {
-    await this.write(text.startsWith(":") ? text : `: ${text}\n\n`);
+  comment(text: string): Promise<void> {
+    return this.write(text.startsWith(":") ? text : `: ${text}\n\n`);
   }
 
   /** Gives the response back unused (nothing was written): stops the keep-alive timer. */
@@ -97,8 +99,8 @@ export class SseWriter {
    * second is unaffected; a flood becomes fewer, larger writes. Backpressure: while the socket
    * needs to drain, write() resolves only after 'drain', so at most 64 KiB wait here per stream.
    */
-  private async write(chunk: string): Promise<void> {
-    if (this.closed) return;
+  private write(chunk: string): Promise<void> {
+    if (this.closed) return DONE;
     if (!this.opened) this.prepare();
     const now = Date.now();
     this.lastWrite = now;
@@ -106,8 +108,7 @@ export class SseWriter {
     this.out.push(chunk);
     this.outBytes += chunk.length;
     if (this.outBytes >= 65536) {
-      if (!this.flush()) await this.drained();
-      return;
+      return this.flush() ? DONE : this.drained();
     }
     if (!this.flushTimer && !this.tickPending) {
       if (now - this.lastFlush >= COALESCE_MS) {
@@ -121,7 +122,7 @@ export class SseWriter {
     }
     // The client reads slower than the answer comes: hold the producer (and so grok.com, through
     // the upstream's own backpressure) until the socket drained, instead of buffering the answer.
-    if (this.res.writableNeedDrain) await this.drained();
+    return this.res.writableNeedDrain ? this.drained() : DONE; // (one shared resolved promise per event otherwise)
   }
 
   /** Writes what is buffered; false when the socket asked to wait. */
