@@ -2,17 +2,20 @@
  * REST (NDJSON) streaming: the proxy over impit vs a direct impit call of the fake grok.com
  * (target ≥ 0.5 of direct), and the proxy over fetch (undici) vs a direct undici call, with
  * STREAMS concurrent streams of a 2 000-chunk answer, rounds interleaved; the proxy's CPU per
- * upstream chunk for each transport. `--quick`: small rounds for CI (errors and content only).
+ * upstream chunk for each transport; impit at 1, 5 and 20 concurrent streams (BENCH_STREAMS=1,5,20).
+ * `--quick`: small rounds for CI (errors and content only).
  */
 import { QUICK, concurrent, cpuMsOf, directImpit, directUndici, startFake, startProxy, stopAll, verdict, viaProxy, type Fake, type Timing } from "./support/harness.js";
 
-const STREAMS = QUICK ? 4 : Number(process.env.BENCH_STREAMS ?? 20);
+/** Concurrent streams: impit is measured at each of these, fetch at the last. */
+const STREAM_COUNTS = QUICK ? [4] : (process.env.BENCH_STREAMS ?? "1,5,20").split(",").map(Number);
 const WORDS = QUICK ? 200 : 2000;
-const ROUNDS = QUICK ? 2 : Number(process.env.BENCH_ROUNDS ?? 5);
+const roundsFor = (streams: number) => (QUICK ? 2 : Number(process.env.BENCH_ROUNDS ?? Math.max(5, Math.round(40 / streams))));
 const only = process.env.BENCH_TRANSPORT;
 const profile = process.argv.includes("--profile");
 
-async function pair(fake: Fake, transport: "impit" | "fetch", direct: (f: Fake, i: number) => Promise<Timing>) {
+async function pair(fake: Fake, transport: "impit" | "fetch", direct: (f: Fake, i: number) => Promise<Timing>, STREAMS: number) {
+  const ROUNDS = roundsFor(STREAMS);
   const proxy = await startProxy(fake, { transport, settings: { chat_transport: "rest", account_concurrency: 0 }, nodeArgs: profile ? ["--cpu-prof", "--cpu-prof-dir=bench/results"] : [] });
   const chars = fake.text.length;
   const d = (i: number) => direct(fake, i);
@@ -42,14 +45,17 @@ async function pair(fake: Fake, transport: "impit" | "fetch", direct: (f: Fake, 
 
 try {
   const fake = await startFake(10, WORDS);
-  console.log(`\nREST streaming: ${STREAMS} concurrent streams × ${WORDS} chunks (${fake.text.length} chars), ${ROUNDS} rounds each, interleaved`);
+  console.log(`\nREST streaming: concurrent streams × ${WORDS} chunks (${fake.text.length} chars), rounds interleaved`);
   if (!only || only === "impit") {
-    const r = await pair(fake, "impit", directImpit);
-    console.log(`  impit: direct ${Math.round(r.direct)} chars/s, proxy ${Math.round(r.proxy)} chars/s → ratio ${(r.proxy / r.direct).toFixed(2)} (target ≥ 0.50: ${verdict(r.proxy / r.direct >= 0.5)}); proxy CPU ${r.cpuPerChunkUs.toFixed(1)} µs per chunk`);
+    for (const n of STREAM_COUNTS) {
+      const r = await pair(fake, "impit", directImpit, n);
+      console.log(`  impit, ${String(n).padStart(2)} streams: direct ${Math.round(r.direct)} chars/s, proxy ${Math.round(r.proxy)} chars/s → ratio ${(r.proxy / r.direct).toFixed(2)} (target ≥ 0.50: ${verdict(r.proxy / r.direct >= 0.5)}); proxy CPU ${r.cpuPerChunkUs.toFixed(1)} µs per chunk`);
+    }
   }
   if (!only || only === "fetch") {
-    const r = await pair(fake, "fetch", directUndici);
-    console.log(`  fetch: direct ${Math.round(r.direct)} chars/s, proxy ${Math.round(r.proxy)} chars/s → ratio ${(r.proxy / r.direct).toFixed(2)} (target ≥ 0.90: ${verdict(r.proxy / r.direct >= 0.9)}); proxy CPU ${r.cpuPerChunkUs.toFixed(1)} µs per chunk`);
+    const n = STREAM_COUNTS.at(-1)!;
+    const r = await pair(fake, "fetch", directUndici, n);
+    console.log(`  fetch, ${String(n).padStart(2)} streams: direct ${Math.round(r.direct)} chars/s, proxy ${Math.round(r.proxy)} chars/s → ratio ${(r.proxy / r.direct).toFixed(2)} (target ≥ 0.90: ${verdict(r.proxy / r.direct >= 0.9)}); proxy CPU ${r.cpuPerChunkUs.toFixed(1)} µs per chunk`);
   }
 } finally {
   await stopAll();
