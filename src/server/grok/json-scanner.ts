@@ -6,6 +6,46 @@
  */
 export const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * UTF-8 bytes → text across chunk boundaries. Buffer's decoder on the complete part of each chunk,
+ * the bytes of a character split at the end carried to the next one: the same text as a streaming
+ * TextDecoder (invalid bytes → U+FFFD) at a fraction of its cost per small chunk.
+ */
+export class Utf8Stream {
+  private carry: Uint8Array | null = null;
+
+  decode(chunk: Uint8Array): string {
+    let buf = chunk;
+    if (this.carry) {
+      const joined = new Uint8Array(this.carry.length + chunk.length);
+      joined.set(this.carry);
+      joined.set(chunk, this.carry.length);
+      buf = joined;
+      this.carry = null;
+    }
+    let end = buf.length;
+    // a character cut off at the end: its lead byte is among the last 3 bytes
+    for (let i = end - 1, back = 0; i >= 0 && back < 3; i--, back++) {
+      const b = buf[i]!;
+      if ((b & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      if (need > end - i) {
+        this.carry = buf.slice(i);
+        end = i;
+      }
+      break;
+    }
+    return Buffer.from(buf.buffer, buf.byteOffset, end).toString("utf8");
+  }
+
+  /** The end of the stream: an unfinished character becomes U+FFFD. */
+  end(): string {
+    const c = this.carry;
+    this.carry = null;
+    return c ? Buffer.from(c).toString("utf8") : "";
+  }
+}
+
 /** The character-level engine: balanced top-level objects anywhere in the text. */
 class BraceScanner {
   private readonly decoder = new TextDecoder("utf-8");
@@ -93,14 +133,14 @@ class BraceScanner {
  * any object left open until it closes. Returns parsed objects.
  */
 export class JsonObjectScanner {
-  private readonly decoder = new TextDecoder("utf-8");
+  private readonly decoder = new Utf8Stream();
   private readonly braces = new BraceScanner();
   private rest = "";
   noise = 0;
   truncated = false;
 
   push(chunk: Uint8Array | string): unknown[] {
-    const text = this.rest + (typeof chunk === "string" ? chunk : this.decoder.decode(chunk, { stream: true }));
+    const text = this.rest + (typeof chunk === "string" ? chunk : this.decoder.decode(chunk));
     const nl = text.lastIndexOf("\n");
     if (nl < 0) {
       this.rest = text;
@@ -120,7 +160,7 @@ export class JsonObjectScanner {
 
   end(): unknown[] {
     const out: unknown[] = [];
-    const tail = this.rest + this.decoder.decode();
+    const tail = this.rest + this.decoder.end();
     this.rest = "";
     if (tail) this.line(tail, out);
     for (const t of this.braces.end()) this.parse(t, out);

@@ -24,6 +24,8 @@ export class MarkupFilter {
   }
 
   push(delta: string): MarkupPiece[] {
+    // fast path (most deltas): nothing held back and no tag can start in this one
+    if (this.buf === "" && delta.indexOf("<") < 0) return delta ? [{ kind: "text", text: delta }] : [];
     this.buf += delta;
     return this.drain(false);
   }
