@@ -28,5 +28,12 @@ export async function collect(body: AsyncIterable<Uint8Array>, limit = 8 * 1024 
     if (size > limit) throw new Error(`upstream body larger than ${limit} bytes`);
     parts.push(chunk);
   }
-  return Buffer.concat(parts);
+  // No Buffer here: src/shared is also type-checked for the renderer (DOM libs only).
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
