@@ -4,7 +4,8 @@
  * both see the same machine. Figures: answer throughput (proxy / direct, target ≥ 0.9) and added
  * time to the first answer text (p50 ≤ 5 ms, p99 ≤ 20 ms), plus the proxy's CPU per chunk.
  * `--quick` (BENCH_QUICK=1): a few small rounds, for CI (errors and content only).
- * `--profile` writes a CPU profile of the proxy to bench/results/.
+ * `--profile` writes a CPU profile of the proxy to bench/results/. `--paced=MS`: the fake waits MS
+ * between frames (a grok.com-like pace instead of a flood that saturates the fake), fewer rounds.
  */
 import { QUICK, concurrent, cpuMsOf, directGateway, ms, pct, ratio, startFake, startProxy, stopAll, verdict, viaProxy, type Timing } from "./support/harness.js";
 
@@ -12,6 +13,7 @@ const STREAMS = QUICK ? 5 : Number(process.env.BENCH_STREAMS ?? 50);
 const WORDS = QUICK ? 200 : 2000;
 const ROUNDS = QUICK ? 2 : Number(process.env.BENCH_ROUNDS ?? 6);
 const profile = process.argv.includes("--profile");
+const paced = Number(process.argv.find((a) => a.startsWith("--paced="))?.slice(8) ?? 0);
 
 try {
   const fake = await startFake(10, WORDS);
@@ -21,6 +23,7 @@ try {
     nodeArgs: profile ? ["--cpu-prof", "--cpu-prof-dir=bench/results"] : [],
   });
   const chars = fake.text.length;
+  if (paced > 0) await fetch(`${fake.url}/__control/default`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ scenario: { name: "slow", delayMs: paced, text: fake.text } }) });
   const direct = (i: number) => directGateway(fake, i);
   const proxied = () => viaProxy(proxy.url);
   for (let i = 0; i < 3; i++) {
@@ -47,7 +50,7 @@ try {
   const addedP50 = ttfb(p.t, 50) - ttfb(d.t, 50);
   const addedP99 = ttfb(p.t, 99) - ttfb(d.t, 99);
   const chunks = STREAMS * ROUNDS * WORDS;
-  console.log(`\ngateway streaming: ${STREAMS} concurrent streams × ${WORDS} chunks (${chars} chars), ${ROUNDS} rounds each, interleaved`);
+  console.log(`\ngateway streaming: ${STREAMS} concurrent streams × ${WORDS} chunks (${chars} chars)${paced ? `, ${paced} ms between frames` : ""}, ${ROUNDS} rounds each, interleaved`);
   console.log(`                         direct (ws)   proxy`);
   console.log(`  throughput (chars/s)   ${String(Math.round(tpD)).padStart(11)} ${String(Math.round(tpP)).padStart(9)}   ratio ${ratio(tpP, tpD)} (target ≥ 0.90: ${verdict(tpP / tpD >= 0.9)})`);
   console.log(`  first text p50 (ms)    ${ms(ttfb(d.t, 50)).padStart(11)} ${ms(ttfb(p.t, 50)).padStart(9)}   added ${ms(addedP50)} (target ≤ 5: ${verdict(addedP50 <= 5)})`);
