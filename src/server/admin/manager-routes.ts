@@ -116,8 +116,7 @@ export function managerRouter(deps: ManagerRouteDeps): Router {
       unsubscribe();
       if (!res.writableEnded) res.end();
     };
-    ctx.req.on("close", stop);
-    res.on("close", stop);
+    res.on("close", stop); // the response closing (the request's "close" only means its body was read)
   });
 
   return r;

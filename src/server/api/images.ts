@@ -41,8 +41,8 @@ const IMAGE_FIELD = /^image(\[\d*\])?$/;
 
 async function runJob(ctx: Context, deps: ImagesDeps, p: ImageParams, inputs: UploadFile[] = []): Promise<void> {
   const abort = new AbortController();
-  ctx.req.on("close", () => {
-    if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
+  ctx.res.on("close", () => {
+    if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected")); // the response closing, not the request body ending
   });
   const serving = deps.images(ctx, p.prompt, { mode: p.format === "b64_json" ? "base64" : "url" });
   const job = { model: p.model, prompt: p.prompt, n: p.n, aspectRatio: p.aspectRatio, inputs };
@@ -144,7 +144,9 @@ export function imagesRouter(deps: ImagesDeps): Router {
       body = json;
       const p = imageParams(deps.catalog(), body, true); // field errors before any download
       const abort = new AbortController();
-      ctx.req.on("close", () => abort.abort());
+      ctx.res.on("close", () => {
+        if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
+      });
       files = await fromJson(body, deps, abort.signal);
       checkCount(files);
       return runJob(ctx, deps, p, files);

@@ -15,8 +15,8 @@ export function speechRouter(deps: { pipeline: Pipeline; grok: GrokClient }): Ro
   const speak = async (ctx: Context) => {
     const req = parseSpeechRequest(await readJson(ctx));
     const abort = new AbortController();
-    ctx.req.on("close", () => {
-      if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
+    ctx.res.on("close", () => {
+      if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected")); // the response closing, not the request body ending
     });
     const wav = await synthesize(deps, req, String(ctx.state.requestId), abort.signal);
     if (!wav) return; // the client went away

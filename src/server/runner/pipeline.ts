@@ -144,6 +144,7 @@ export class Pipeline {
         }
         const e = step.value;
         if (e.type === "error") {
+          if (turn.signal.aborted) return "done"; // the client left: whatever the call reports now is not the account's fault
           if (!committed && e.error.kind === "request") {
             await lease.fail(e.error.kind, e.error.message);
             failed = e.error;
