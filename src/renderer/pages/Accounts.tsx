@@ -1,20 +1,21 @@
-import { useMemo, useRef, useState } from "react";
-import type { BulkTestResult, ImportResult, TokenInfo, TokenListResponse } from "../../shared/admin-api";
+import { useMemo, useState } from "react";
+import type { BulkTestResult, TokenListResponse } from "../../shared/admin-api";
 import { useI18n } from "../i18n";
-import { ApiError, download, get, post } from "../lib/api";
-import { allTags, type AccountFilter, EMPTY_FILTER, filterAccounts, parseCookies, parseTags, type SortKey, sortAccounts } from "../lib/accounts";
-import { formatRelative, maskToken } from "../lib/format";
+import { download, get, post } from "../lib/api";
+import { allTags, type AccountFilter, EMPTY_FILTER, filterAccounts, parseTags, type SortKey, sortAccounts } from "../lib/accounts";
+import { maskToken } from "../lib/format";
 import { useLoad, useNow } from "../components/hooks";
 import { Empty, ErrorBox, errorText, Loading } from "../components/States";
-import { QuotaBar } from "../components/QuotaBar";
 import { ConfirmDialog } from "../components/Dialog";
-import { InlineEdit } from "../components/InlineEdit";
 import { useToast } from "../components/Toasts";
 import { AccountDetail } from "./AccountDetail";
+import { AccountRow, type TestResult } from "./accounts/AccountRow";
+import { AccountsToolbar } from "./accounts/AccountsToolbar";
+import { AddPanel } from "./accounts/AddPanel";
+import { BulkBar } from "./accounts/BulkBar";
+import { ImportPanel } from "./accounts/ImportPanel";
 
 const PAGE_SIZE = 50;
-const STATES: TokenInfo["state"][] = ["active", "cooling", "dead", "disabled"];
-const TIERS: TokenInfo["tier"][] = ["basic", "super", "heavy"];
 
 type Pending = { kind: "delete" | "disable"; tokens: string[] } | null;
 
@@ -35,7 +36,7 @@ export function Accounts() {
   const [page, setPage] = useState(0);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [testing, setTesting] = useState<Set<string>>(new Set());
-  const [results, setResults] = useState<Record<string, { ok: boolean; text: string }>>({});
+  const [results, setResults] = useState<Record<string, TestResult>>({});
   const [pending, setPending] = useState<Pending>(null);
   const [detail, setDetail] = useState<string | null>(null);
   const now = useNow(10_000);
@@ -157,78 +158,17 @@ export function Accounts() {
       </div>
 
       <div className="card">
-        <div className="toolbar" role="search">
-          <label className="tool">
-            <span>{t("accounts.search")}</span>
-            <input id="filter" type="search" value={filter.text} placeholder={t("accounts.searchPlaceholder")} onChange={(e) => setF({ text: e.target.value })} />
-          </label>
-          <label className="tool">
-            <span>{t("accounts.filterState")}</span>
-            <select id="filter-state" value={filter.state} onChange={(e) => setF({ state: e.target.value as AccountFilter["state"] })}>
-              <option value="">{t("common.all")}</option>
-              {STATES.map((s) => (
-                <option key={s} value={s}>
-                  {t(`state.${s}`)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="tool">
-            <span>{t("accounts.filterTier")}</span>
-            <select id="filter-tier" value={filter.tier} onChange={(e) => setF({ tier: e.target.value as AccountFilter["tier"] })}>
-              <option value="">{t("common.all")}</option>
-              {TIERS.map((s) => (
-                <option key={s} value={s}>
-                  {t(`tier.${s}`)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="tool">
-            <span>{t("accounts.filterTag")}</span>
-            <select id="filter-tag" value={filter.tag} onChange={(e) => setF({ tag: e.target.value })}>
-              <option value="">{t("common.all")}</option>
-              {tags.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="tool">
-            <span>{t("accounts.sort")}</span>
-            <select id="sort" value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
-              <option value="state">{t("accounts.sortState")}</option>
-              <option value="added">{t("accounts.sortAdded")}</option>
-              <option value="used">{t("accounts.sortUsed")}</option>
-              <option value="quota">{t("accounts.sortQuota")}</option>
-              <option value="failures">{t("accounts.sortFailures")}</option>
-            </select>
-          </label>
-        </div>
+        <AccountsToolbar filter={filter} onFilter={setF} tags={tags} sort={sort} onSort={setSort} />
 
-        <div className="bulkbar">
-          <span id="shown-count" className="muted">
-            {t("accounts.shown", { shown: shown.length, total: accounts.length })}
-          </span>
-          {selectedShown.length ? (
-            <>
-              <strong id="selected-count">{t("accounts.selected", { n: selectedShown.length })}</strong>
-              <button type="button" className="btn btn-small" id="bulk-test" onClick={() => void test(selectedShown.map((a) => a.token))}>
-                {t("accounts.bulkTest")}
-              </button>
-              <button type="button" className="btn btn-small" id="bulk-enable" onClick={() => void setDisabled(selectedShown.map((a) => a.token), false)}>
-                {t("accounts.bulkEnable")}
-              </button>
-              <button type="button" className="btn btn-small" id="bulk-disable" onClick={() => setPending({ kind: "disable", tokens: selectedShown.map((a) => a.token) })}>
-                {t("accounts.bulkDisable")}
-              </button>
-              <button type="button" className="btn btn-small btn-danger" id="bulk-delete" onClick={() => setPending({ kind: "delete", tokens: selectedShown.map((a) => a.token) })}>
-                {t("accounts.bulkDelete")}
-              </button>
-            </>
-          ) : null}
-        </div>
+        <BulkBar
+          shown={shown.length}
+          total={accounts.length}
+          selected={selectedShown.map((a) => a.token)}
+          onTest={(tokens) => void test(tokens)}
+          onEnable={(tokens) => void setDisabled(tokens, false)}
+          onDisable={(tokens) => setPending({ kind: "disable", tokens })}
+          onDelete={(tokens) => setPending({ kind: "delete", tokens })}
+        />
 
         {!list.data ? (
           list.error ? <ErrorBox error={list.error} onRetry={() => void list.reload()} /> : <Loading />
@@ -265,98 +205,28 @@ export function Accounts() {
                   </tr>
                 </thead>
                 <tbody id="accounts-body">
-                  {pageRows.map((a) => {
-                    const m = maskToken(a.token);
-                    const r = results[a.token];
-                    const busy = testing.has(a.token);
-                    const stateLabel = a.status === "未使用" && a.state === "active" ? t("state.unused") : t(`state.${a.state}`);
-                    return (
-                      <tr key={a.token} data-account={m} className={`row-${a.state}`}>
-                        <td className="col-check">
-                          <input type="checkbox" aria-label={t("accounts.select", { account: m })} checked={selected.has(a.token)} onChange={(e) => setSelected((s) => {
-                            const n = new Set(s);
-                            e.target.checked ? n.add(a.token) : n.delete(a.token);
-                            return n;
-                          })} />
-                        </td>
-                        <td className="token" data-label={t("accounts.colAccount")}>
-                          <code className="mono">{m}</code>
-                          <span className="muted tier">
-                            {t(`tier.${a.tier}`)}
-                          </span>
-                        </td>
-                        <td className="state" data-label={t("accounts.colState")}>
-                          <span className={`badge badge-${a.state}`} title={a.status_reason || undefined}>
-                            {stateLabel}
-                          </span>
-                          {a.state === "cooling" && a.cooldown_until ? <span className="muted small"> {t("accounts.cooldownUntil", { when: formatRelative(a.cooldown_until, now, { t }) })}</span> : null}
-                          {r ? (
-                            <span className={`test-result ${r.ok ? "msg-ok" : "msg-error"}`} role="status">
-                              {r.ok ? "✓" : "✗"}
-                            </span>
-                          ) : null}
-                        </td>
-                        <td className="quota-cell" data-label={t("accounts.colQuota")}>
-                          <QuotaBar bucket={a.quota.fast} />
-                        </td>
-                        <td className="tags" data-label={t("accounts.colTags")}>
-                          <InlineEdit
-                            value={a.tags.join(", ")}
-                            label={t("accounts.tagsEdit", { account: m })}
-                            editLabel={t("accounts.tagsEdit", { account: m })}
-                            placeholder={t("accounts.tagsPlaceholder")}
-                            onSave={(v) => saveTags(a.token, v)}
-                            display={
-                              a.tags.length ? (
-                                <span className="chips">
-                                  {a.tags.map((tag) => (
-                                    <button key={tag} type="button" className="chip" onClick={() => setF({ tag })}>
-                                      {tag}
-                                    </button>
-                                  ))}
-                                </span>
-                              ) : (
-                                <span className="muted small">{t("accounts.noTags")}</span>
-                              )
-                            }
-                          />
-                        </td>
-                        <td className="note" data-label={t("accounts.colNote")}>
-                          <InlineEdit
-                            value={a.note}
-                            label={t("accounts.noteEdit", { account: m })}
-                            editLabel={t("accounts.noteEdit", { account: m })}
-                            placeholder={t("accounts.notePlaceholder")}
-                            onSave={(v) => saveNote(a.token, v)}
-                            display={<span className="note-text">{a.note}</span>}
-                          />
-                        </td>
-                        <td className="used" data-label={t("accounts.colUsed")}>
-                          {a.last_used ? formatRelative(a.last_used, now, { t }) : <span className="muted">{t("common.never")}</span>}
-                        </td>
-                        <td className="actions" data-label={t("accounts.colActions")}>
-                          <button type="button" className="btn btn-small" onClick={() => void test([a.token])} disabled={busy}>
-                            {busy ? t("accounts.testing") : t("accounts.test")}
-                          </button>
-                          <button type="button" className="btn btn-small" onClick={() => setDetail(a.token)}>
-                            {t("accounts.details")}
-                          </button>
-                          {a.state === "disabled" ? (
-                            <button type="button" className="btn btn-small" onClick={() => void setDisabled([a.token], false)}>
-                              {t("accounts.enable")}
-                            </button>
-                          ) : (
-                            <button type="button" className="btn btn-small" onClick={() => void setDisabled([a.token], true)}>
-                              {t("accounts.disable")}
-                            </button>
-                          )}
-                          <button type="button" className="btn btn-small btn-danger" onClick={() => setPending({ kind: "delete", tokens: [a.token] })}>
-                            {t("accounts.delete")}
-                          </button>
-                        </td>
-                      </tr>
-                    );
-                  })}
+                  {pageRows.map((a) => (
+                    <AccountRow
+                      key={a.token}
+                      account={a}
+                      now={now}
+                      selected={selected.has(a.token)}
+                      result={results[a.token]}
+                      busy={testing.has(a.token)}
+                      onSelect={(checked) => setSelected((s) => {
+                        const n = new Set(s);
+                        checked ? n.add(a.token) : n.delete(a.token);
+                        return n;
+                      })}
+                      onTagClick={(tag) => setF({ tag })}
+                      onSaveTags={(v) => saveTags(a.token, v)}
+                      onSaveNote={(v) => saveNote(a.token, v)}
+                      onTest={() => void test([a.token])}
+                      onDetail={() => setDetail(a.token)}
+                      onSetDisabled={(disabled) => void setDisabled([a.token], disabled)}
+                      onDelete={() => setPending({ kind: "delete", tokens: [a.token] })}
+                    />
+                  ))}
                 </tbody>
               </table>
             </div>
@@ -402,131 +272,5 @@ export function Accounts() {
 
       {detail ? <AccountDetail token={detail} onClose={() => setDetail(null)} onChanged={() => void list.reload()} /> : null}
     </section>
-  );
-}
-
-function AddPanel({ onAdded }: { onAdded: () => void }) {
-  const { t } = useI18n();
-  const [text, setText] = useState("");
-  const [type, setType] = useState<"sso" | "ssoSuper">("sso");
-  const [busy, setBusy] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
-  return (
-    <form
-      className="card"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        const tokens = parseCookies(text);
-        if (!tokens.length) {
-          setMsg({ ok: false, text: t("accounts.addEmpty") });
-          return;
-        }
-        setBusy(true);
-        try {
-          const r = await post<{ added: number; existing: number }>("/api/tokens/add", { tokens, token_type: type });
-          setMsg({ ok: true, text: t("accounts.added", { added: r.added, existing: r.existing }) });
-          setText("");
-          onAdded();
-        } catch (err) {
-          setMsg({ ok: false, text: errorText(err, t) });
-        } finally {
-          setBusy(false);
-        }
-      }}
-    >
-      <h2>{t("accounts.add")}</h2>
-      <p className="muted small">{t("accounts.addHelp")}</p>
-      <label htmlFor="add-tokens" className="sr-only">
-        {t("accounts.addLabel")}
-      </label>
-      <textarea id="add-tokens" className="mono" rows={4} spellCheck={false} autoComplete="off" value={text} onChange={(e) => setText(e.target.value)} />
-      <div className="row">
-        <label htmlFor="add-type">{t("accounts.addType")}</label>
-        <select id="add-type" value={type} onChange={(e) => setType(e.target.value as "sso" | "ssoSuper")}>
-          <option value="sso">{t("accounts.typeSso")}</option>
-          <option value="ssoSuper">{t("accounts.typeSuper")}</option>
-        </select>
-        <button type="submit" className="btn btn-primary" id="add-submit" disabled={busy}>
-          {t("accounts.addSubmit")}
-        </button>
-      </div>
-      {msg ? (
-        <p id="add-msg" className={msg.ok ? "msg-ok" : "msg-error"} role={msg.ok ? "status" : "alert"}>
-          {msg.text}
-        </p>
-      ) : null}
-    </form>
-  );
-}
-
-function ImportPanel({ onImported }: { onImported: () => void }) {
-  const { t } = useI18n();
-  const [overwrite, setOverwrite] = useState(false);
-  const [withSettings, setWithSettings] = useState(false);
-  const [over, setOver] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
-  const input = useRef<HTMLInputElement>(null);
-  const send = async (file: File) => {
-    setMsg(null);
-    try {
-      const q = new URLSearchParams({ ...(overwrite ? { overwrite: "1" } : {}), ...(withSettings ? { settings: "1" } : {}) }).toString();
-      const r = await post<{ data: ImportResult }>(`/api/tokens/import${q ? `?${q}` : ""}`, undefined, { text: await file.text() });
-      setMsg({ ok: true, text: t("accounts.imported", { added: r.data.added, replaced: r.data.replaced, existing: r.data.existing, format: r.data.format }) });
-      onImported();
-    } catch (err) {
-      setMsg({ ok: false, text: err instanceof ApiError ? err.message : errorText(err, t) });
-    }
-  };
-  return (
-    <div>
-      <h2>{t("accounts.import")}</h2>
-      <p className="muted small">{t("accounts.importHelp")}</p>
-      <div
-        className={`dropzone${over ? " dropzone-over" : ""}`}
-        id="import-drop"
-        onDragOver={(e) => {
-          e.preventDefault();
-          setOver(true);
-        }}
-        onDragLeave={() => setOver(false)}
-        onDrop={(e) => {
-          e.preventDefault();
-          setOver(false);
-          const f = e.dataTransfer.files[0];
-          if (f) void send(f);
-        }}
-      >
-        <span>{t("accounts.importDrop")}</span>
-        <button type="button" className="btn btn-small" onClick={() => input.current?.click()}>
-          {t("accounts.importChoose")}
-        </button>
-        <input
-          ref={input}
-          id="import-file"
-          type="file"
-          accept=".json,.txt,application/json,text/plain"
-          className="sr-only"
-          tabIndex={-1}
-          onChange={(e) => {
-            const f = e.target.files?.[0];
-            if (f) void send(f);
-            e.target.value = "";
-          }}
-        />
-      </div>
-      <label className="check">
-        <input type="checkbox" id="import-overwrite" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} />
-        {t("accounts.importOverwrite")}
-      </label>
-      <label className="check">
-        <input type="checkbox" id="import-settings" checked={withSettings} onChange={(e) => setWithSettings(e.target.checked)} />
-        {t("accounts.importSettings")}
-      </label>
-      {msg ? (
-        <p id="import-msg" className={msg.ok ? "msg-ok" : "msg-error"} role={msg.ok ? "status" : "alert"}>
-          {msg.text}
-        </p>
-      ) : null}
-    </div>
   );
 }
