@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { JsonObjectScanner, Utf8Stream } from "../../src/server/grok/json-scanner.js";
+import { seeded } from "../support/random.js"; // seeded, so a failing random split can be replayed
 
 const whole = (bytes: Uint8Array) => new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
 
@@ -19,17 +20,6 @@ function decodeIn(bytes: Uint8Array, cuts: number[]): string {
   return out + d.end();
 }
 
-/** mulberry32 */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("Utf8Stream", () => {
   const text = 'a é ß € 中文 😀 𝄞 {"token":"日本語 ✓"} end';
@@ -44,7 +34,7 @@ describe("Utf8Stream", () => {
   });
 
   it("random bytes (invalid, truncated, stray continuation bytes) cut at random match one whole decode", () => {
-    const r = rng(12);
+    const r = seeded(12);
     const pieces = [0x41, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0x80, 0xbf, 0xc0, 0xc1, 0xe0, 0x80, 0xed, 0xa0, 0xf4, 0x90, 0xff, 0xfe, 0x0a, 0x7b, 0x22];
     for (let n = 0; n < 400; n++) {
       const len = 1 + Math.floor(r() * 40);

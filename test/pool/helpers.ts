@@ -1,6 +1,7 @@
 import { AccountPool } from "../../src/server/pool/account-pool.js";
 import type { PoolOptions, QuotaReading } from "../../src/server/pool/api.js";
 import { newAccountRecord, type AccountRecord, type QuotaBucket, type Tier } from "../../src/server/core/account.js";
+import { seeded } from "../support/random.js";
 import { MemoryPoolStore, type MemoryStoreOptions } from "./memory-store.js";
 
 export const T0 = Date.UTC(2026, 7, 18, 12, 0, 0);
@@ -18,17 +19,7 @@ export class FakeClock {
   }
 }
 
-/** mulberry32: a small deterministic PRNG. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 export function bucket(remaining: number | null, total: number | null, extra: Partial<QuotaBucket> = {}): QuotaBucket {
   return { remaining, total, confidence: remaining === null ? "unknown" : "confirmed", resetAt: null, windowSeconds: 86_400, syncedAt: T0 - 60_000, ...extra };

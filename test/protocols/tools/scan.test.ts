@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EnvelopeScanner, type ScanSegment, matchOpener, scanText } from "../../../src/server/protocols/tools/scan.js";
+import { seeded } from "../../support/random.js"; // seeded, so a failing random split can be replayed
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function merge(segs: ScanSegment[]): ScanSegment[] {
   const out: ScanSegment[] = [];
@@ -105,7 +96,7 @@ describe("EnvelopeScanner", () => {
       "</x:function_calls>",
     ];
     for (let seed = 1; seed <= 400; seed++) {
-      const r = rng(seed);
+      const r = seeded(seed);
       let text = "";
       const n = 1 + Math.floor(r() * 30);
       for (let i = 0; i < n; i++) text += pieces[Math.floor(r() * pieces.length)];

@@ -4,18 +4,8 @@ import { parseToolCalls } from "../../../src/server/protocols/tools/parse.js";
 import { HOLD_LIMIT } from "../../../src/server/protocols/tools/scan.js";
 import { type ParsedCall, ToolSieve } from "../../../src/server/protocols/tools/sieve.js";
 import { CASES, MARKUP, TOOLS, fixture } from "./fixtures.js";
+import { seeded } from "../../support/random.js"; // seeded, so a failing random split can be replayed
 
-/** Seeded PRNG (mulberry32), so a failing random split can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Splits at code-unit boundaries (deltas from grok.com can split anywhere, even surrogate pairs). */
 function split(text: string, sizes: () => number): string[] {
@@ -65,7 +55,7 @@ describe("ToolSieve on the fixtures, split every way", () => {
 
       it("random splits", () => {
         for (let seed = 1; seed <= 25; seed++) {
-          const r = rng(seed);
+          const r = seeded(seed);
           check(split(text, () => 1 + Math.floor(r() * 12)), `seed ${seed}`);
         }
       });
