@@ -8,13 +8,13 @@
  * Bounded: a fixed number of requests, everything on 127.0.0.1, children killed at the end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { Impit } from "impit";
 import { Agent, fetch } from "undici";
+import { directRestInit } from "./support/harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const agent = new Agent({ connections: 512, pipelining: 1 });
@@ -44,35 +44,16 @@ interface Fake {
   text: string;
 }
 
-/** The REST chat call the proxy would make, for a direct baseline. */
-function directInit(fake: Fake, i: number) {
-  const acc = fake.accounts[i % fake.accounts.length]!;
-  return {
-    url: `${fake.url}/rest/app-chat/conversations/new`,
-    method: "POST" as const,
-    headers: {
-      "content-type": "application/json",
-      origin: fake.url,
-      referer: `${fake.url}/`,
-      cookie: `sso=${acc.sso}; sso-rw=${acc.sso}`,
-      "x-xai-request-id": randomUUID(),
-      "x-statsig-id": Buffer.from("x1:TypeError: Cannot read properties of undefined (reading 'abcdefghij')").toString("base64"),
-      "user-agent": "bench",
-    },
-    body: JSON.stringify({ message: "bench", modeId: "fast", temporary: true, fileAttachments: [], disableSearch: false, enableImageGeneration: false }),
-  };
-}
-
 function directRequest(fake: Fake, i: number) {
-  const { url, ...init } = directInit(fake, i);
-  return fetch(url, { dispatcher: agent, ...init });
+  const { url, ...init } = directRestInit(fake, i);
+  return fetch(url, { method: "POST", dispatcher: agent, ...init });
 }
 
 const impit = new Impit({ browser: "chrome142", timeout: 86_400_000 });
 /** The same direct call through impit: the raw cost of the impit transport, without the proxy. */
 function directImpitRequest(fake: Fake, i: number) {
-  const { url, ...init } = directInit(fake, i);
-  return impit.fetch(url, init) as unknown as ReturnType<typeof fetch>;
+  const { url, ...init } = directRestInit(fake, i);
+  return impit.fetch(url, { method: "POST", ...init }) as unknown as ReturnType<typeof fetch>;
 }
 
 function proxyRequest(proxyUrl: string) {

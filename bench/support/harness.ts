@@ -153,8 +153,8 @@ export async function viaProxy(proxyUrl: string, signal?: AbortSignal): Promise<
   return readBody(res.body, t0, '"content":"word', "data: [DONE]");
 }
 
-/** The REST chat call the proxy makes, for a direct baseline. */
-function directRestInit(fake: Fake, i: number) {
+/** The REST chat call the proxy makes, for a direct baseline (also used by proxy-overhead.ts). */
+export function directRestInit(fake: Pick<Fake, "url" | "accounts">, i: number) {
   const acc = fake.accounts[i % fake.accounts.length]!;
   return {
     url: `${fake.url}/rest/app-chat/conversations/new`,
