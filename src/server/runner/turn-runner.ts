@@ -16,7 +16,7 @@ import { flattenMessages } from "../protocols/flatten.js";
 import { buildChatRequest, chatCall } from "./chat-call.js";
 import { inBandError } from "./failure-status.js";
 import { resolveModel } from "./model-map.js";
-import type { Pipeline } from "./pipeline.js";
+import type { Pipeline, UpstreamJob } from "./pipeline.js";
 import { SseWriter } from "./sse-writer.js";
 import { TurnOutput, toolsActive } from "./turn-output.js";
 
@@ -75,6 +75,12 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
   const images = deps.images?.(ctx, lastUserText(turn)) ?? null;
   const video = model.kind === "video" ? prepareVideoTurn(deps.video, ctx, turn, body, model) : null; // video models: media/video-chat.ts
   trace?.turn({ model: turn.model, servedModel: model.id, stream: turn.stream, prompt: () => prompt });
+  /** Input images fetched (abortable), then the job for the pipeline: a video job or the chat call. */
+  const upstreamJob = async (signal: AbortSignal, buffered: boolean): Promise<UpstreamJob> => {
+    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal, log: deps.log });
+    if (video) return video.job(files, requestId, signal);
+    return { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal, ...(buffered ? { buffered: true } : {}) };
+  };
 
   if (!turn.stream) {
     const abort = new AbortController();
@@ -82,9 +88,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
     ctx.res.on("close", () => {
       if (!ctx.res.writableEnded) abort.abort(new Error("client disconnected"));
     });
-    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: abort.signal, log: deps.log });
-    const job = video ? video.job(files, requestId, abort.signal) : { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: abort.signal, buffered: true };
-    for await (const e of deps.pipeline.run(job)) {
+    for await (const e of deps.pipeline.run(await upstreamJob(abort.signal, true))) {
       if (e.type === "error") throw inBandError(e.error);
       if (e.type === "done") break;
       output.push(e);
@@ -104,9 +108,7 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
     for (const f of frames) await sse.send(f.data, f.event);
   };
   try {
-    const files = await resolveAttachments(turn.attachments, { allowPrivate: s.image_url_allow_private, signal: sse.abort.signal, log: deps.log });
-    const job = video ? video.job(files, requestId, sse.abort.signal) : { need: { bucket: model.bucket, cost: model.cost, minTier: model.minTier, label: model.id }, call: chatCall(deps.grok, model, request, files, images), requestId, signal: sse.abort.signal };
-    for await (const e of deps.pipeline.run(job)) {
+    for await (const e of deps.pipeline.run(await upstreamJob(sse.abort.signal, false))) {
       if (e.type === "error") {
         const err = inBandError(e.error);
         trace?.inBand(err);
