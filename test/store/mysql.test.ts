@@ -138,7 +138,7 @@ describe("mysql store specifics", () => {
     const s = await openStore(db.url, { pollIntervalMs: 2000 });
     const seen: StoreChange[] = [];
     s.onChange((ch) => seen.push(ch));
-    (s as unknown as { lastPollOk: number }).lastPollOk = Date.now() - 6 * 60 * 1000;
+    (s as unknown as { feed: { lastPollOk: number } }).feed.lastPollOk = Date.now() - 6 * 60 * 1000;
     await s.poll();
     expect(seen).toEqual([{ kind: "settings" }, { kind: "accounts", tokens: "all" }]);
     seen.length = 0;

@@ -127,6 +127,12 @@ export function assertSettings(s: unknown, where: string): asserts s is StoredSe
   }
 }
 
+/** Stored settings JSON text → settings; anything but an object reads as no settings. Throws on invalid JSON. */
+export function parseStoredSettings(text: string): StoredSettings {
+  const parsed = JSON.parse(text) as unknown;
+  return isPlainObject(parsed) ? (parsed as StoredSettings) : {};
+}
+
 /** Accumulated usage for one token (what the batcher hands to a backend). */
 export interface UsageTotals {
   uses: number;
