@@ -11,67 +11,27 @@
  * script, so a change is never stored without being announced. updateAccount and usage
  * batches use compare-and-set scripts (the record is replaced only if it is still byte-for-byte
  * what was read; otherwise re-read and retry) — no WATCH, so one connection serves everything.
+ *
+ * Here: the Store methods and the change messages. The URL check, connections and MULTI:
+ * redis-connection.ts; the Lua scripts: redis-scripts.ts.
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { AccountRecord } from "../core/account.js";
-import { checkKv, checkSlot } from "./file-store.js";
-import { importLegacyFromRedis } from "./legacy.js";
-import { applyUsage, assertRecord, assertSettings, checkUpdated, isPlainObject, sleep, tokenHash, type UsageTotals } from "./records.js";
+import { checkKv, checkSlot } from "./arguments.js";
+import { ALL_ACCOUNTS_THRESHOLD, ChangeListeners } from "./change-listeners.js";
+import { importLegacyFromRedis } from "./legacy-databases.js";
+import { checkRedisUrl, execMulti, redisConnector } from "./redis-connection.js";
+import { defineScripts, type ScriptedRedis } from "./redis-scripts.js";
+import { applyUsage, assertRecord, assertSettings, checkUpdated, parseStoredSettings, sleep, tokenHash, type UsageTotals } from "./records.js";
 import type { Store, StoreChange, StoredSettings, UsageDelta } from "./types.js";
 import { DEFAULT_USAGE_FLUSH_MS, UsageBatcher, errText, type StoreLog } from "./usage.js";
 
+export { checkRedisUrl } from "./redis-connection.js";
+
 export const REDIS_SCHEMA_VERSION = 1;
-const ALL_THRESHOLD = 200;
 const CAS_ATTEMPTS = 200;
 const LEGACY_MARKER = "legacy-import-checked";
-
-/** KEYS[1]=accounts hash; ARGV: token, expected JSON, new JSON, channel, message. 1 = written, 0 = changed meanwhile, -1 = gone. */
-const CAS_SCRIPT = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if not cur then return -1 end
-if cur ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1
-`;
-
-/** KEYS[1]=settings key; ARGV: expected (or "" for absent), next, channel, message. */
-const CAS_KEY_SCRIPT = `
-local cur = redis.call('GET', KEYS[1])
-if not cur then cur = '' end
-if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
-`;
-
-/** KEYS[1]=slot zset; ARGV: lease, cap, ttl ms. Purge expired, then take a slot if one is free. */
-const ACQUIRE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local ttl = tonumber(ARGV[3])
-local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if (not held) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1
-`;
-
-/** KEYS[1]=slot zset. Unexpired count, by the Redis clock. */
-const COUNT_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
-`;
-
-interface ScriptedRedis extends Redis {
-  g2aCas(key: string, token: string, expected: string, next: string, channel: string, message: string): Promise<number>;
-  g2aCasKey(key: string, expected: string, next: string, channel: string, message: string): Promise<number>;
-  g2aAcquire(key: string, lease: string, cap: number, ttl: number): Promise<number>;
-  g2aCount(key: string): Promise<number>;
-}
 
 export interface RedisStoreOptions {
   url: string;
@@ -80,20 +40,6 @@ export interface RedisStoreOptions {
   usageFlushMs?: number;
   /** Import the original Grok2API keys grok:tokens / grok:settings on first start (default true). */
   importLegacy?: boolean;
-}
-
-/** Checks a redis:// or rediss:// URL (ioredis parses it; this gives a clear error first). */
-export function checkRedisUrl(url: string): URL {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error("DATABASE_URL is not a valid URL (expected redis://[user:pass@]host:6379/0)");
-  }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new Error(`DATABASE_URL for Redis must start with redis:// or rediss:// (got ${u.protocol}//)`);
-  const db = u.pathname.replace(/^\//, "");
-  if (db !== "" && !/^\d+$/.test(db)) throw new Error(`DATABASE_URL: Redis database must be a number, got "${db}"`);
-  return u;
 }
 
 interface ChangeMessage {
@@ -111,15 +57,17 @@ export class RedisStore implements Store {
   private readonly origin = randomUUID();
   private readonly log: StoreLog;
   private readonly usage: UsageBatcher;
-  private listeners = new Set<(c: StoreChange) => void>();
+  private readonly listeners: ChangeListeners;
+  private readonly connect: () => Redis;
   private closed = false;
-  private lastErr = "";
 
   constructor(private readonly opts: RedisStoreOptions) {
     checkRedisUrl(opts.url);
     this.prefix = opts.keyPrefix ?? "g2a:";
     this.log = opts.log ?? (() => undefined);
     this.usage = new UsageBatcher((b) => this.applyUsage(b), this.log, opts.usageFlushMs ?? DEFAULT_USAGE_FLUSH_MS);
+    this.listeners = new ChangeListeners(this.log);
+    this.connect = redisConnector(opts.url, this.log);
   }
 
   /** Key names (exposed for tests and tools). */
@@ -140,20 +88,9 @@ export class RedisStore implements Store {
     return this.client;
   }
 
-  private connect(): Redis {
-    const r = new Redis(this.opts.url, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 20 });
-    r.on("error", (e: Error) => {
-      // ioredis reconnects by itself; log each distinct error once
-      if (e.message !== this.lastErr) this.log("warn", `Redis: ${e.message}`);
-      this.lastErr = e.message;
-    });
-    r.on("ready", () => (this.lastErr = ""));
-    return r;
-  }
-
   async init(): Promise<void> {
     if (this.client || this.closed) throw new Error("init() may only be called once");
-    const client = this.connect() as ScriptedRedis;
+    const client = this.connect();
     const sub = this.connect();
     try {
       await client.connect();
@@ -164,10 +101,7 @@ export class RedisStore implements Store {
       const u = new URL(this.opts.url);
       throw new Error(`Redis connection to ${u.hostname}:${u.port || 6379} failed: ${errText(e)}`);
     }
-    client.defineCommand("g2aCas", { numberOfKeys: 1, lua: CAS_SCRIPT });
-    client.defineCommand("g2aCasKey", { numberOfKeys: 1, lua: CAS_KEY_SCRIPT });
-    client.defineCommand("g2aAcquire", { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
-    client.defineCommand("g2aCount", { numberOfKeys: 1, lua: COUNT_SCRIPT });
+    const scripted = defineScripts(client);
     const k = this.keys;
     try {
       await client.set(k.schema, String(REDIS_SCHEMA_VERSION), "NX");
@@ -184,10 +118,10 @@ export class RedisStore implements Store {
       // Pub/sub does not queue: after a reconnect (ioredis resubscribes by itself) changes made
       // meanwhile are unknown, so listeners are told to reload everything.
       sub.on("ready", () => {
-        this.deliver({ kind: "settings" });
-        this.deliver({ kind: "accounts", tokens: "all" });
+        this.listeners.deliver({ kind: "settings" });
+        this.listeners.deliver({ kind: "accounts", tokens: "all" });
       });
-      this.client = client;
+      this.client = scripted;
       this.sub = sub;
       if (this.opts.importLegacy !== false) await this.importLegacyOnce();
     } catch (e) {
@@ -252,7 +186,7 @@ export class RedisStore implements Store {
 
   private message(kind: "settings" | "accounts", tokens?: string[] | "all"): string {
     const msg: ChangeMessage = { o: this.origin, k: kind };
-    if (kind === "accounts") msg.t = tokens === "all" || !tokens || tokens.length > ALL_THRESHOLD ? "all" : tokens;
+    if (kind === "accounts") msg.t = tokens === "all" || !tokens || tokens.length > ALL_ACCOUNTS_THRESHOLD ? "all" : tokens;
     return JSON.stringify(msg);
   }
 
@@ -264,49 +198,26 @@ export class RedisStore implements Store {
       return;
     }
     if (!m || m.o === this.origin) return;
-    this.deliver(m.k === "settings" ? { kind: "settings" } : { kind: "accounts", tokens: Array.isArray(m.t) ? m.t : "all" });
-  }
-
-  private deliver(change: StoreChange): void {
-    for (const l of this.listeners) {
-      try {
-        l(change);
-      } catch (e) {
-        this.log("error", `store change listener failed: ${errText(e)}`);
-      }
-    }
-  }
-
-  /** Runs a MULTI and throws on any failed command in it. */
-  private async exec(m: ReturnType<Redis["multi"]>): Promise<unknown[]> {
-    const res = await m.exec();
-    if (!res) throw new Error("Redis transaction was aborted");
-    return res.map(([err, v]) => {
-      if (err) throw err;
-      return v;
-    });
+    this.listeners.deliver(m.k === "settings" ? { kind: "settings" } : { kind: "accounts", tokens: Array.isArray(m.t) ? m.t : "all" });
   }
 
   // ---- settings ----
   async getSettings(): Promise<StoredSettings> {
     const raw = await this.c().get(this.keys.settings);
-    if (!raw) return {};
-    const parsed = JSON.parse(raw) as unknown;
-    return isPlainObject(parsed) ? (parsed as StoredSettings) : {};
+    return raw ? parseStoredSettings(raw) : {};
   }
 
   async saveSettings(settings: StoredSettings): Promise<void> {
     assertSettings(settings, "saveSettings");
     const c = this.c();
-    await this.exec(c.multi().set(this.keys.settings, JSON.stringify(settings)).publish(this.keys.channel, this.message("settings")));
+    await execMulti(c.multi().set(this.keys.settings, JSON.stringify(settings)).publish(this.keys.channel, this.message("settings")));
   }
 
   async updateSettings(update: (current: StoredSettings) => StoredSettings): Promise<StoredSettings> {
     const c = this.c();
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const raw = (await c.get(this.keys.settings)) ?? "";
-      const parsed = raw ? (JSON.parse(raw) as unknown) : {};
-      const next = update(isPlainObject(parsed) ? (parsed as StoredSettings) : {});
+      const next = update(raw ? parseStoredSettings(raw) : {});
       assertSettings(next, "updateSettings");
       if ((await c.g2aCasKey(this.keys.settings, raw, JSON.stringify(next), this.keys.channel, this.message("settings"))) === 1) return next;
       if (attempt > 2) await sleep(Math.random() * Math.min(50, 2 * attempt));
@@ -338,7 +249,7 @@ export class RedisStore implements Store {
       m.hset(this.keys.accounts, ...entries.slice(i, i + 500).flatMap((r) => [r.token, JSON.stringify(r)]));
     }
     m.publish(this.keys.channel, this.message("accounts", [...last.keys()]));
-    await this.exec(m);
+    await execMulti(m);
   }
 
   /** Read → compute → compare-and-set, retried while another writer got there first. */
@@ -370,7 +281,7 @@ export class RedisStore implements Store {
     const m = c.multi();
     for (let i = 0; i < unique.length; i += 500) m.hdel(this.keys.accounts, ...unique.slice(i, i + 500));
     m.publish(this.keys.channel, this.message("accounts", unique));
-    const res = await this.exec(m);
+    const res = await execMulti(m);
     return res.slice(0, -1).reduce<number>((n, v) => n + Number(v), 0);
   }
 
@@ -425,9 +336,6 @@ export class RedisStore implements Store {
   // ---- change feed (pub/sub) ----
   onChange(listener: (change: StoreChange) => void): () => void {
     this.c();
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 }
