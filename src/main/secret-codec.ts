@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { SecretBox } from "./platform.js";
 
-/** The server's file-store hook (src/server/store/file-store.ts FileCodec), restated so this file needs no server import. */
+/** The server's file-store hook (src/server/store/file-format.ts FileCodec, re-exported by file-store.ts), restated so this file needs no server import. */
 export interface TextCodec {
   encode(text: string): string;
   decode(text: string): string;
