@@ -20,6 +20,7 @@ export class SseWriter {
   private flushTimer: NodeJS.Timeout | null = null;
   private lastFlush = 0;
   private tickPending = false;
+  private onOpen: (() => void) | null = null;
   readonly abort = new AbortController();
 
   constructor(
@@ -37,6 +38,12 @@ export class SseWriter {
     return this.opened;
   }
 
+  /** Resolves once the status and headers are decided (the first write); never, if nothing is written. */
+  whenOpen(): Promise<void> {
+    if (this.opened) return DONE;
+    return new Promise<void>((resolve) => (this.onOpen = resolve));
+  }
+
   get closed(): boolean {
     return this.ended || this.abort.signal.aborted;
   }
@@ -51,6 +58,9 @@ export class SseWriter {
   /** Status and headers set, to go out with the first write (one syscall for headers and the first events). */
   private prepare(): void {
     this.opened = true;
+    const onOpen = this.onOpen;
+    this.onOpen = null;
+    onOpen?.();
     this.res.statusCode = 200;
     this.res.setHeader("content-type", "text/event-stream; charset=utf-8");
     this.res.setHeader("cache-control", "no-cache");

@@ -50,18 +50,34 @@ export function lastUserText(turn: Turn): string | null {
  */
 export async function serveTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, deps: RunnerDeps): Promise<void> {
   const trace = deps.requestLog?.begin(String(ctx.state.requestId), { protocol: adapter.id, path: ctx.path });
-  if (!trace) return runTurn(ctx, adapter, body, deps);
-  try {
-    await runTurn(ctx, adapter, body, deps, trace);
-    trace.end(ctx.res.statusCode);
-  } catch (raw) {
+  const requestId = String(ctx.state.requestId);
+  const failed = (raw: unknown) => {
     const err = toProxyError(raw);
-    trace.end(adapter.renderError(err, String(ctx.state.requestId)).status, err);
+    trace?.end(adapter.renderError(err, requestId).status, err);
+    return err;
+  };
+  let stream: { rest: Promise<void> } | void;
+  try {
+    stream = await runTurn(ctx, adapter, body, deps, trace);
+  } catch (raw) {
+    failed(raw);
     throw raw;
   }
+  if (!stream) return void trace?.end(ctx.res.statusCode);
+  // a stream past its headers goes on outside Koa's middleware chain (see runTurn); it reports in-band
+  stream.rest.then(
+    () => trace?.end(ctx.res.statusCode),
+    (raw: unknown) => deps.log.error("stream failed after output began", { requestId, message: failed(raw).message }),
+  );
 }
 
-async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, deps: RunnerDeps, trace?: RequestTrace): Promise<void> {
+/**
+ * Serves the turn. Non-stream requests and streams that end (or fail) before their headers are
+ * decided resolve when the response is complete; a stream whose headers are out resolves to the
+ * rest of the answer (`rest`, which does not reject in practice: failures from then on go in-band),
+ * so that Koa's middleware chain unwinds and an open stream holds only its own state.
+ */
+async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, deps: RunnerDeps, trace?: RequestTrace): Promise<{ rest: Promise<void> } | void> {
   const requestId = String(ctx.state.requestId);
   const turn = adapter.parse(body, { query: ctx.query as Record<string, unknown>, headers: ctx.headers });
   const s = deps.settings();
@@ -107,36 +123,43 @@ async function runTurn(ctx: Context, adapter: ProtocolAdapter, body: unknown, de
   const send = async (frames: SseFrame[]) => {
     for (const f of frames) await sse.send(f.data, f.event);
   };
-  try {
-    for await (const e of deps.pipeline.run(await upstreamJob(sse.abort.signal, false))) {
-      if (e.type === "error") {
-        const err = inBandError(e.error);
-        trace?.inBand(err);
-        await send(renderer.error(err));
-        return;
+  const pump = async (): Promise<void> => {
+    try {
+      for await (const e of deps.pipeline.run(await upstreamJob(sse.abort.signal, false))) {
+        if (e.type === "error") {
+          const err = inBandError(e.error);
+          trace?.inBand(err);
+          await send(renderer.error(err));
+          return;
+        }
+        if (e.type === "done") break;
+        await send(renderer.ops(output.push(e)));
+        if (output.done) break;
       }
-      if (e.type === "done") break;
-      await send(renderer.ops(output.push(e)));
-      if (output.done) break;
+      if (sse.closed) return;
+      await send(renderer.ops(output.end()));
+      const summary = output.summary();
+      await send(renderer.finish(summary));
+      await adapter.afterStream?.(summary, rctx);
+    } catch (raw) {
+      const err = toProxyError(raw);
+      if (!sse.headersSent) {
+        sse.detach(); // nothing sent yet: an ordinary HTTP error in the protocol's shape
+        ctx.respond = true;
+        throw err;
+      }
+      deps.log[err.code === "internal_error" ? "error" : "warn"]("stream failed after output began", { requestId, code: err.code, message: err.message });
+      trace?.inBand(err);
+      await send(renderer.error(err));
+    } finally {
+      sse.end();
     }
-    if (sse.closed) return;
-    await send(renderer.ops(output.end()));
-    const summary = output.summary();
-    await send(renderer.finish(summary));
-    await adapter.afterStream?.(summary, rctx);
-  } catch (raw) {
-    const err = toProxyError(raw);
-    if (!sse.headersSent) {
-      sse.detach(); // nothing sent yet: an ordinary HTTP error in the protocol's shape
-      ctx.respond = true;
-      throw err;
-    }
-    deps.log[err.code === "internal_error" ? "error" : "warn"]("stream failed after output began", { requestId, code: err.code, message: err.message });
-    trace?.inBand(err);
-    await send(renderer.error(err));
-  } finally {
-    sse.end();
-  }
+  };
+  // Until the headers are decided a failure is an HTTP error thrown into Koa's error handler;
+  // once they are, the middleware chain's suspended frames (~5 KiB per open stream) are let go.
+  const rest = pump();
+  const ended = await Promise.race([rest.then(() => true), sse.whenOpen().then(() => false)]);
+  return ended ? undefined : { rest }; // (a bare promise would be awaited by the async function)
 }
 
 /** The one prompt grok.com gets for a turn: the flattened history with the tool instructions in place. */
