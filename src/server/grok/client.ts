@@ -101,11 +101,19 @@ export class GrokClient {
     return { ...this.gatewayBuffer };
   }
 
-  /** Chat over the configured transport; `auto` uses the gateway and falls back to REST when the gateway is refused. */
-  async *chat(req: GrokChatRequest, acc: GrokAccountRef, signal: AbortSignal, gatewayAvailable = true): AsyncGenerator<GrokEvent> {
+  /**
+   * Chat over the configured transport; `auto` uses the gateway and falls back to REST when the
+   * gateway is refused. The transport's own generator is returned where no fallback is needed
+   * (one async-generator layer less per open stream).
+   */
+  chat(req: GrokChatRequest, acc: GrokAccountRef, signal: AbortSignal, gatewayAvailable = true): AsyncGenerator<GrokEvent> {
     const mode = this.opts.settings().chat_transport;
-    if (mode === "rest" || !gatewayAvailable) return yield* this.chatRest(req, acc, signal);
-    if (mode === "gateway") return yield* this.chatGateway(req, acc, signal);
+    if (mode === "rest" || !gatewayAvailable) return this.chatRest(req, acc, signal);
+    if (mode === "gateway") return this.chatGateway(req, acc, signal);
+    return this.chatAuto(req, acc, signal);
+  }
+
+  private async *chatAuto(req: GrokChatRequest, acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
     let started = false;
     try {
       for await (const e of this.chatGateway(req, acc, signal)) {

@@ -36,51 +36,56 @@ export type UpstreamCall = (acc: GrokAccountRef, signal: AbortSignal) => AsyncIt
 export const MODERATION_MESSAGE = "rejected by content moderation: grok.com's moderation blocked the generated image";
 
 export function withImageDownloads(call: UpstreamCall, opts: ImageServing): UpstreamCall {
-  return async function* (acc, signal) {
-    const seen = new Set<string>();
-    let served = 0;
-    let moderated = 0;
-    let rateLimited = false;
-    let other = false; // any output besides images
-    for await (const e of call(acc, signal)) {
-      if (e.type === "image") {
-        if (e.moderated) {
-          moderated++;
-          continue;
-        }
-        if (e.errorCode) rateLimited ||= /rate/i.test(e.errorCode);
-        if (!e.final || !e.url || e.servedUrl) {
-          if (e.servedUrl) yield e;
-          continue;
-        }
-        // One image per id; asset URLs dedupe too (the same image repeated), data: blobs do not.
-        const urlKey = e.url.startsWith("data:") ? null : e.url;
-        if ((e.id && seen.has(`id:${e.id}`)) || (urlKey && seen.has(urlKey))) continue;
-        if (e.id) seen.add(`id:${e.id}`);
-        if (urlKey) seen.add(urlKey);
-        if (opts.maxImages !== undefined && served >= opts.maxImages) continue;
-        const dl = await opts.download(acc, e.url, signal);
-        const entry = await opts.cache.put("image", dl.data, { mime: dl.mime || "image/jpeg", prompt: opts.prompt });
-        const servedUrl = opts.mode === "base64" ? `data:${entry.mime};base64,${Buffer.from(dl.data).toString("base64")}` : mediaUrl(opts.origin, "image", entry.name);
-        served++;
-        yield { ...e, servedUrl };
+  // an arrow over a module-level generator: a generator function made per request would carry a
+  // prototype object of its own (~0.6 KiB held by every open stream)
+  return (acc, signal) => servedImages(call(acc, signal), acc, signal, opts);
+}
+
+async function* servedImages(events: AsyncIterable<GrokEvent>, acc: GrokAccountRef, signal: AbortSignal, opts: ImageServing): AsyncGenerator<GrokEvent> {
+  let seen: Set<string> | null = null; // made at the first image: most answers have none
+  let served = 0;
+  let moderated = 0;
+  let rateLimited = false;
+  let other = false; // any output besides images
+  for await (const e of events) {
+    if (e.type === "image") {
+      if (e.moderated) {
+        moderated++;
         continue;
       }
-      if (e.type === "done" && served === 0) {
-        if (moderated > 0 && !other) {
-          yield { type: "error", error: failure("request", `${MODERATION_MESSAGE}${moderated > 1 ? ` (all ${moderated} images)` : ""}; nothing usable remains. Rephrase the prompt.`) };
-          return;
-        }
-        if (moderated > 0) yield { type: "text", text: "\n\n*(grok.com's moderation blocked the generated image.)*" };
-        else if (opts.requireImage) {
-          yield { type: "error", error: rateLimited ? failure("rate_limited", "rate limited: grok.com's image quota of this account is used up") : failure("empty", "grok.com finished without a usable image") };
-          return;
-        }
+      if (e.errorCode) rateLimited ||= /rate/i.test(e.errorCode);
+      if (!e.final || !e.url || e.servedUrl) {
+        if (e.servedUrl) yield e;
+        continue;
       }
-      if (isOutputEvent(e)) other = true;
-      yield e;
+      // One image per id; asset URLs dedupe too (the same image repeated), data: blobs do not.
+      const urlKey = e.url.startsWith("data:") ? null : e.url;
+      seen ??= new Set<string>();
+      if ((e.id && seen.has(`id:${e.id}`)) || (urlKey && seen.has(urlKey))) continue;
+      if (e.id) seen.add(`id:${e.id}`);
+      if (urlKey) seen.add(urlKey);
+      if (opts.maxImages !== undefined && served >= opts.maxImages) continue;
+      const dl = await opts.download(acc, e.url, signal);
+      const entry = await opts.cache.put("image", dl.data, { mime: dl.mime || "image/jpeg", prompt: opts.prompt });
+      const servedUrl = opts.mode === "base64" ? `data:${entry.mime};base64,${Buffer.from(dl.data).toString("base64")}` : mediaUrl(opts.origin, "image", entry.name);
+      served++;
+      yield { ...e, servedUrl };
+      continue;
     }
-  };
+    if (e.type === "done" && served === 0) {
+      if (moderated > 0 && !other) {
+        yield { type: "error", error: failure("request", `${MODERATION_MESSAGE}${moderated > 1 ? ` (all ${moderated} images)` : ""}; nothing usable remains. Rephrase the prompt.`) };
+        return;
+      }
+      if (moderated > 0) yield { type: "text", text: "\n\n*(grok.com's moderation blocked the generated image.)*" };
+      else if (opts.requireImage) {
+        yield { type: "error", error: rateLimited ? failure("rate_limited", "rate limited: grok.com's image quota of this account is used up") : failure("empty", "grok.com finished without a usable image") };
+        return;
+      }
+    }
+    if (isOutputEvent(e)) other = true;
+    yield e;
+  }
 }
 
 /** The per-request ImageServing for the runner and the Images API: cache, the account's downloads, origin, image_mode. */

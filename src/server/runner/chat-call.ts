@@ -34,13 +34,17 @@ export function buildChatRequest(prompt: string, model: ModelEntry, s: GrokSetti
  */
 export function chatCall(grok: GrokClient, model: ModelEntry, request: GrokChatRequest, files: UploadFile[], images?: ImageServing | null): UpstreamJob["call"] {
   if (model.kind === "image" && images) return imageModelCall(grok, model, files, images);
-  const call = async function* (acc: GrokAccountRef, signal: AbortSignal): AsyncGenerator<GrokEvent> {
-    const fileIds: string[] = [];
-    for (const f of files) fileIds.push(await grok.upload(acc, f, signal));
-    const req = fileIds.length ? { ...request, fileIds: [...request.fileIds, ...fileIds] } : request;
-    yield* grok.chat(req, acc, signal, model.gatewayMode !== null);
-  };
+  const gateway = model.gatewayMode !== null;
+  // without files, grok's own generator: no wrapping layer (nor a per-request generator function) held by every open stream
+  const call: UpstreamJob["call"] = files.length ? (acc, signal) => withUploads(grok, request, files, acc, signal, gateway) : (acc, signal) => grok.chat(request, acc, signal, gateway);
   return images && request.enableImageGeneration ? withImageDownloads(call, images) : call;
+}
+
+/** Uploads the files with the leased account, then chats with their ids attached. */
+async function* withUploads(grok: GrokClient, request: GrokChatRequest, files: UploadFile[], acc: GrokAccountRef, signal: AbortSignal, gateway: boolean): AsyncGenerator<GrokEvent> {
+  const fileIds: string[] = [];
+  for (const f of files) fileIds.push(await grok.upload(acc, f, signal));
+  yield* grok.chat({ ...request, fileIds: [...request.fileIds, ...fileIds] }, acc, signal, gateway);
 }
 
 /**
