@@ -52,6 +52,54 @@ function nodeHeaders(res: IncomingMessage): Headers {
   return h;
 }
 
+/** The handlers of a `ws` socket, on the socket itself: its listeners below are shared functions, not closures per socket. */
+const HANDLERS = Symbol("gateway handlers");
+type WsWithHandlers = WebSocketType & { [HANDLERS]: GatewaySocketHandlers };
+const handlersOf = (ws: WebSocketType): GatewaySocketHandlers => (ws as WsWithHandlers)[HANDLERS];
+
+function onUnexpectedResponse(this: WebSocketType, _req: unknown, res: IncomingMessage): void {
+  const on = handlersOf(this);
+  const parts: Buffer[] = [];
+  res.on("data", (c: Buffer) => parts.push(c));
+  res.on("end", () => on.unexpectedResponse(res.statusCode ?? 0, nodeHeaders(res), Buffer.concat(parts).toString("utf8")));
+  res.on("error", (err) => on.error(err));
+}
+function onOpen(this: WebSocketType): void {
+  handlersOf(this).open();
+}
+function onMessage(this: WebSocketType, data: WebSocketType.RawData, isBinary: boolean): void {
+  if (!isBinary) handlersOf(this).message(data.toString());
+}
+function onError(this: WebSocketType, err: Error): void {
+  handlersOf(this).error(err);
+}
+function onClose(this: WebSocketType, code: number, reason: Buffer): void {
+  handlersOf(this).close(code, reason.toString());
+}
+
+/** The GatewaySocket face of a `ws` client. */
+class WsGatewaySocket implements GatewaySocket {
+  constructor(private readonly ws: WebSocketType) {}
+  get isOpen(): boolean {
+    return this.ws.readyState === 1; // WebSocket.OPEN
+  }
+  send(text: string): void {
+    this.ws.send(text);
+  }
+  close(code: number): void {
+    this.ws.close(code);
+  }
+  terminate(): void {
+    this.ws.terminate();
+  }
+  pause(): void {
+    this.ws.pause();
+  }
+  resume(): void {
+    this.ws.resume();
+  }
+}
+
 /** The default: the `ws` client, through proxy_url when set. */
 export const wsGatewaySocket: GatewaySocketFactory = (url, opts, on) => {
   const WebSocket = loadWs();
@@ -61,27 +109,12 @@ export const wsGatewaySocket: GatewaySocketFactory = (url, opts, on) => {
     maxPayload: opts.maxPayload,
     agent: wsProxyAgent(opts.proxyUrl),
     followRedirects: false,
-  });
-  ws.on("unexpected-response", (_req, res) => {
-    const parts: Buffer[] = [];
-    res.on("data", (c: Buffer) => parts.push(c));
-    res.on("end", () => on.unexpectedResponse(res.statusCode ?? 0, nodeHeaders(res), Buffer.concat(parts).toString("utf8")));
-    res.on("error", (err) => on.error(err));
-  });
-  ws.on("open", () => on.open());
-  ws.on("message", (data, isBinary) => {
-    if (!isBinary) on.message(data.toString());
-  });
-  ws.on("error", (err) => on.error(err));
-  ws.on("close", (code, reason) => on.close(code, reason.toString()));
-  return {
-    get isOpen() {
-      return ws.readyState === WebSocket.OPEN;
-    },
-    send: (text) => ws.send(text),
-    close: (code) => ws.close(code),
-    terminate: () => ws.terminate(),
-    pause: () => ws.pause(),
-    resume: () => ws.resume(),
-  };
+  }) as WsWithHandlers;
+  ws[HANDLERS] = on;
+  ws.on("unexpected-response", onUnexpectedResponse);
+  ws.on("open", onOpen);
+  ws.on("message", onMessage);
+  ws.on("error", onError);
+  ws.on("close", onClose);
+  return new WsGatewaySocket(ws);
 };
