@@ -215,18 +215,21 @@ describe("Anthropic request handling", () => {
   it("rate limits: 529 overloaded_error when nothing frees up soon, 429 rate_limit_error when it does", async () => {
     const post = () => fetch(`${stack.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(base) });
     const sso = stack.accounts[0]!.sso;
+    // healthy with a fresh fast bucket: a quota sync of an earlier test may have made the bucket known, and a 429 then exhausts it
+    const healthy = () => stack.server.deps.pool.markHealthy(sso, [{ mode: "fast", remaining: 30, total: 30, windowSeconds: 86400, resetAt: null }]);
+    await healthy();
     stack.fake.queue("*", { name: "http-429", retryAfterSeconds: 3600 });
     const later = await post();
     expect(later.status).toBe(529);
     expect(((await later.json()) as any).error.type).toBe("overloaded_error");
     expect(Number(later.headers.get("retry-after"))).toBeGreaterThan(3000);
-    await stack.server.deps.pool.markHealthy(sso);
+    await healthy();
     stack.fake.queue("*", { name: "http-429", retryAfterSeconds: 5 });
     const soon = await post();
     expect(soon.status).toBe(429);
     expect(((await soon.json()) as any).error.type).toBe("rate_limit_error");
     expect(Number(soon.headers.get("retry-after"))).toBeLessThanOrEqual(30);
-    await stack.server.deps.pool.markHealthy(sso);
+    await healthy();
   });
 
   it("an upstream failure after output began is an in-band error event", async () => {
