@@ -39,14 +39,29 @@ export const listensOnLoopback = (listenHost: string) => isLoopbackHostname(list
 export function loopbackHostGuard(listenHost: string, baseUrl: () => string = () => "") {
   const loopback = listensOnLoopback(listenHost);
   const listen = listenHost.includes(":") && !listenHost.startsWith("[") ? `[${listenHost}]` : listenHost.toLowerCase();
+  // The verdict depends only on the Host header and base_url: the last pair is remembered (a
+  // client sends the same Host every time; parsing it per request showed in the profile).
+  let lastRaw: string | null = null;
+  let lastBaseUrl = "";
+  let lastOk = false;
   return async (ctx: Context, next: Next) => {
     if (loopback) {
       const raw = ctx.get("host");
-      const { host, port } = splitHostHeader(raw);
-      const base = hostOfUrl(baseUrl());
-      const ok = !raw || isLoopbackHostname(host) || host === listen || (base !== null && (base === host || base === `${host}:${port}`));
-      if (!ok)
+      const baseText = baseUrl();
+      let ok: boolean;
+      if (raw === lastRaw && baseText === lastBaseUrl) ok = lastOk;
+      else {
+        const { host, port } = splitHostHeader(raw);
+        const base = hostOfUrl(baseText);
+        ok = !raw || isLoopbackHostname(host) || host === listen || (base !== null && (base === host || base === `${host}:${port}`));
+        lastRaw = raw;
+        lastBaseUrl = baseText;
+        lastOk = ok;
+      }
+      if (!ok) {
+        const { host } = splitHostHeader(raw);
         throw new ProxyError(403, "forbidden", `Host "${host.slice(0, 100)}" is not allowed: this server listens on ${listenHost} only. Use HOST=0.0.0.0 to share it on the network, or set global.base_url.`, { retryable: false });
+      }
     }
     await next();
   };
@@ -90,7 +105,11 @@ export function cors(policy: OriginPolicy) {
       ctx.set("access-control-allow-origin", grant);
       ctx.set("access-control-expose-headers", EXPOSE);
     }
-    if (grant !== "*") ctx.vary("origin");
+    if (grant !== "*") {
+      // what ctx.vary("origin") does on a response without a Vary header yet, without parsing one
+      if (ctx.response.get("vary")) ctx.vary("origin");
+      else ctx.set("vary", "origin");
+    }
     if (ctx.method === "OPTIONS" && (grant || !origin)) {
       ctx.set("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD");
       ctx.set("access-control-allow-headers", ctx.get("access-control-request-headers") || DEFAULT_ALLOW_HEADERS);
