@@ -1,5 +1,5 @@
-import { randomInt } from "node:crypto";
 import type { GrokSettings } from "../config/settings-schema.js";
+import { randomIndex } from "../core/random.js";
 import { failure } from "./classify.js";
 import { navigationHeaders, type Identity } from "./identity.js";
 import type { HttpTransport } from "./transport.js";
@@ -16,12 +16,16 @@ import { UpstreamError } from "./upstream-error.js";
  */
 const LOWER = "abcdefghijklmnopqrstuvwxyz";
 const ALNUM = LOWER + "0123456789";
-const pick = (alphabet: string, n: number) => Array.from({ length: n }, () => alphabet[randomInt(alphabet.length)]).join("");
+const pick = (alphabet: string, n: number) => {
+  let s = "";
+  for (let i = 0; i < n; i++) s += alphabet[randomIndex(alphabet.length)];
+  return s;
+};
 
 export function dynamicStatsig(prefix: string): string {
   const escaped = prefix.startsWith("x1");
   const text =
-    randomInt(2) === 0
+    randomIndex(2) === 0
       ? escaped
         ? `${prefix}TypeError: Cannot read properties of null (reading 'children[\\'${pick(ALNUM, 5)}\\']')`
         : `${prefix}TypeError: Cannot read properties of null (reading 'children['${pick(ALNUM, 5)}']')`

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytesPooled } from "../../core/random.js";
 import type { ProxyError } from "../../errors.js";
 import type { RenderContext, SseFrame, StreamRenderer, TurnSummary } from "../adapter.js";
 import type { FinishReason, OutputOp } from "../shape-output.js";
@@ -10,7 +10,7 @@ import type { FinishReason, OutputOp } from "../shape-output.js";
  */
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 function base62(n: number): string {
-  const bytes = randomBytes(n);
+  const bytes = randomBytesPooled(n);
   let s = "";
   for (const b of bytes) s += BASE62[b % 62];
   return s;

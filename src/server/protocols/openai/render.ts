@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomText } from "../../core/random.js";
 import type { ErrorCode, ProxyError } from "../../errors.js";
 import type { TurnSummary, TurnUsage } from "../adapter.js";
 import type { FinishReason, OutputOp, UrlCitation } from "../shape-output.js";
@@ -26,11 +26,11 @@ export function finishReason(f: FinishReason): "stop" | "length" | "tool_calls" 
   return f === "stop_sequence" ? "stop" : f;
 }
 
-export const newToolCallId = () => `call_${randomBytes(12).toString("base64url")}`;
+export const newToolCallId = () => `call_${randomText(12, "base64url")}`;
 
 const annotation = (c: UrlCitation) => ({ type: "url_citation", url_citation: { start_index: c.start, end_index: c.end, url: c.url, title: c.title ?? c.url } });
 
-export const newCompletionId = () => `chatcmpl-${randomBytes(12).toString("base64url")}`;
+export const newCompletionId = () => `chatcmpl-${randomText(12, "base64url")}`;
 
 /** Per-stream state: one id/created/model for every chunk, role first, one finish chunk. */
 export class OpenAIChunkWriter {
