@@ -41,11 +41,20 @@ export async function send(ctx: GrokContext, path: string, opts: Omit<RequestOpt
   }
 }
 
-/** The `filtered_tags` setting as a list. */
+let tagsOf: { text: string; tags: readonly string[] } | null = null;
+
+/** The `filtered_tags` setting as a list (split once per setting value: every chat asks for it). */
 export function filteredTags(ctx: GrokContext): string[] {
-  return ctx
-    .settings()
-    .filtered_tags.split(",")
-    .map((t) => t.trim())
-    .filter(Boolean);
+  const text = ctx.settings().filtered_tags;
+  if (tagsOf?.text !== text)
+    tagsOf = {
+      text,
+      tags: Object.freeze(
+        text
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ),
+    };
+  return tagsOf.tags as string[];
 }

@@ -34,8 +34,15 @@ export function cookieHeader(sso: string, opts: { cfClearance?: string; userId?:
   return parts.join("; ");
 }
 
-/** Client hints matching a Chromium user agent; none for other browsers. */
+let hintsOf: { userAgent: string; hints: Readonly<Record<string, string>> } | null = null;
+
+/** Client hints matching a Chromium user agent; none for other browsers. (The last user agent's are remembered: every upstream request asks.) */
 export function clientHints(userAgent: string): Record<string, string> {
+  if (hintsOf?.userAgent !== userAgent) hintsOf = { userAgent, hints: Object.freeze(computeClientHints(userAgent)) };
+  return hintsOf.hints as Record<string, string>;
+}
+
+function computeClientHints(userAgent: string): Record<string, string> {
   const m = /(?:Chrome|Chromium)\/(\d+)/.exec(userAgent);
   if (!m || /Firefox\//.test(userAgent)) return {};
   const major = m[1];

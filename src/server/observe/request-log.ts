@@ -56,9 +56,12 @@ const MAX_PROMPT_CHARS = 4000;
 const MAX_MESSAGE_CHARS = 500;
 const FILE = "requests.jsonl";
 
+/** How far the ring may run over its capacity before it is trimmed back. */
+const slack = (cap: number) => Math.max(16, cap >> 3);
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 export class RequestLog implements RequestLogHook {
+  /** Oldest first; may hold up to `slack(cap)` entries more than the capacity (trimmed in batches), which nothing reads: see `kept`. */
   private ring: RequestLogEntry[] = [];
   private readonly open = new Map<string, { entry: RequestLogEntry; ended: boolean }>();
   private readonly listeners = new Set<(e: RequestLogEntry) => void>();
@@ -133,7 +136,8 @@ export class RequestLog implements RequestLogHook {
     const cap = Math.max(0, Math.floor(this.opts.capacity()));
     if (cap > 0) {
       this.ring.push(entry);
-      if (this.ring.length > cap) this.ring.splice(0, this.ring.length - cap);
+      // trimmed in batches: one splice per `slack` requests instead of moving the whole ring each time
+      if (this.ring.length > cap + slack(cap)) this.ring.splice(0, this.ring.length - cap);
     } else if (this.ring.length) this.ring = [];
     this.prune();
     for (const fn of this.listeners) {
@@ -154,12 +158,18 @@ export class RequestLog implements RequestLogHook {
     if (drop) this.ring.splice(0, drop);
   }
 
+  /** Index of the oldest entry within the capacity (the entries before it wait for the next batch trim). */
+  private kept(): number {
+    return Math.max(0, this.ring.length - Math.max(0, Math.floor(this.opts.capacity())));
+  }
+
   /** Newest first; `before` (an entry's time) pages back, `limit` at most 1 000. */
   list(q: { limit?: number; before?: number } = {}): RequestLogEntry[] {
     this.prune();
     const limit = Math.min(1000, Math.max(1, q.limit ?? 200));
     const out: RequestLogEntry[] = [];
-    for (let i = this.ring.length - 1; i >= 0 && out.length < limit; i--) {
+    const first = this.kept();
+    for (let i = this.ring.length - 1; i >= first && out.length < limit; i--) {
       const e = this.ring[i]!;
       if (q.before !== undefined && e.time >= q.before) continue;
       out.push(e);
@@ -216,7 +226,7 @@ export class RequestLog implements RequestLogHook {
       }
     }
     const cap = Math.max(0, Math.floor(this.opts.capacity()));
-    this.ring = cap ? [...restored, ...this.ring].slice(-cap) : [];
+    this.ring = cap ? [...restored, ...this.ring.slice(this.kept())].slice(-cap) : [];
     return restored.length;
   }
 
