@@ -6,6 +6,9 @@ import type { Impit, Browser } from "impit";
 import type { SocksProxyAgent } from "socks-proxy-agent";
 import type { ProxyAgent, request as undiciRequestFn } from "undici";
 import { collect, iterate } from "../../shared/web-streams.js";
+import { type ImpitWorkerHost, impitWorkerHost } from "./impit-worker-host.js";
+
+export { stopImpitWorker } from "./impit-worker-host.js";
 
 /**
  * The clients are loaded on first use, not at start-up (impit's native binding, undici, the
@@ -20,7 +23,8 @@ const loadUndici = () => (undiciModule ??= lazyRequire("undici") as { ProxyAgent
 
 /**
  * Upstream HTTP transports. Both stream the response body, honour `proxyUrl` and cancel on
- * the AbortSignal. impit impersonates Chrome's TLS/HTTP2 fingerprint (the default);
+ * the AbortSignal. impit impersonates Chrome's TLS/HTTP2 fingerprint (the default; it runs in a
+ * worker thread, impit-worker-host.ts, unless GROK2API_IMPIT_WORKER=0);
  * fetch is plain Node (undici) for debugging and for hosts where impit's binary is missing.
  */
 export interface UpstreamResponse {
@@ -85,11 +89,32 @@ export function impitProfileFor(userAgent: string): Browser {
   return `chrome${nearest(CHROME_PROFILES, chrome ? Number(chrome[1]) : 142)}` as Browser;
 }
 
+export interface ImpitTransportOptions {
+  /**
+   * Run impit in a worker thread (the default; `GROK2API_IMPIT_WORKER=0` turns it off): impit
+   * costs one main-thread callback per upstream chunk, the worker posts them in ~2 ms batches.
+   */
+  worker?: boolean;
+  /** The worker host (default: the process's one, impit-worker-host.ts). */
+  host?: ImpitWorkerHost;
+}
+
 export class ImpitTransport implements HttpTransport {
   readonly name = "impit" as const;
   private readonly clients = new Map<string, Impit>();
+  private readonly profileFor: () => Browser;
+  private readonly host: ImpitWorkerHost | null;
 
-  constructor(private readonly profileFor: () => Browser) {}
+  constructor(profileFor: () => Browser, opts: ImpitTransportOptions = {}) {
+    this.profileFor = profileFor;
+    const worker = opts.worker ?? process.env.GROK2API_IMPIT_WORKER?.trim() !== "0";
+    this.host = worker ? (opts.host ?? impitWorkerHost()) : null;
+  }
+
+  /** "worker" or "main-thread". */
+  get mode(): "worker" | "main-thread" {
+    return this.host ? "worker" : "main-thread";
+  }
 
   private client(proxyUrl?: string): Impit {
     const profile = this.profileFor();
@@ -103,6 +128,7 @@ export class ImpitTransport implements HttpTransport {
   }
 
   async request(url: string, opts: RequestOptions): Promise<UpstreamResponse> {
+    if (this.host) return this.host.request(url, opts, this.profileFor());
     const res = await this.client(opts.proxyUrl).fetch(url, {
       method: opts.method,
       headers: opts.headers,
