@@ -4,6 +4,8 @@
  *   out/main/index.mjs      the Electron main process (src/main; Electron itself stays external)
  *   out/server/index.mjs    the server (src/server through src/main/server-entry.ts), loaded by main
  *                           at run time; every production dependency stays in node_modules
+ *   out/server/impit-worker.cjs  the impit worker thread's script (src/server/grok/impit-worker.ts),
+ *                           found next to index.mjs and run from its text (no loader inside app.asar)
  *   out/preload/index.cjs   the manager window's preload (sandboxed preloads are CommonJS)
  *   out/preload/gateway.cjs the hidden gateway pages' preload
  * The manager UI (out/renderer) is built by `npm run build:renderer`; run with --renderer to build
@@ -26,13 +28,17 @@ export async function buildApp({ renderer = false, quiet = false } = {}) {
     build({ ...common, entryPoints: ["src/main/index.ts"], outfile: "out/main/index.mjs", format: "esm", external: ["electron"] }),
     // production dependencies (impit's native binary, the database drivers…) are loaded from node_modules
     build({ ...common, entryPoints: ["src/main/server-entry.ts"], outfile: "out/server/index.mjs", format: "esm", external: ["electron", ...deps, ...deps.map((d) => `${d}/*`)] }),
+    // its own script: the worker thread runs it (impit-worker-host.ts); CommonJS, as it is run as code (eval)
+    build({ ...common, entryPoints: ["src/server/grok/impit-worker.ts"], outfile: "out/server/impit-worker.cjs", format: "cjs", external: ["electron", ...deps, ...deps.map((d) => `${d}/*`)] }),
     build({ ...common, entryPoints: { index: "src/preload/index.ts", gateway: "src/preload/gateway.ts" }, outdir: "out/preload", outExtension: { ".js": ".cjs" }, format: "cjs", external: ["electron"] }),
   ]);
   // main must not carry the server: it loads out/server/index.mjs (one copy of the store, the pool…)
   const mainInputs = Object.keys(results[0].metafile.inputs);
   const serverInMain = mainInputs.filter((f) => f.startsWith("src/server/") && !/^src\/server\/core\/token\.ts$/.test(f));
   if (serverInMain.length) throw new Error(`the main bundle pulled in server modules: ${serverInMain.join(", ")}`);
-  for (const r of results[2].metafile ? [results[2]] : []) {
+  const workerInputs = Object.keys(results[2].metafile.inputs);
+  if (workerInputs.some((f) => f !== "src/server/grok/impit-worker.ts")) throw new Error(`the impit worker bundle pulled in other modules: ${workerInputs.join(", ")}`);
+  for (const r of results[3].metafile ? [results[3]] : []) {
     const bad = Object.keys(r.metafile.inputs).filter((f) => f.startsWith("node_modules/"));
     if (bad.length) throw new Error(`the preloads must not bundle packages: ${bad.join(", ")}`);
   }

@@ -139,6 +139,8 @@ async function main() {
   const nativeDirs = existsSync(unpacked) ? readdirSync(unpacked).filter((d) => d.startsWith("impit")) : [];
   const nodeFiles = nativeDirs.flatMap((d) => readdirSync(path.join(unpacked, d)).filter((f) => f.endsWith(".node")));
   check("impit native binary unpacked", nodeFiles.length ? [] : [`no impit *.node under ${unpacked}`]);
+  // the worker thread's script: impit-worker-host.ts reads it from the asar and runs its text; impit itself from app.asar.unpacked
+  check("impit worker script in the asar", fileSet.includes("/out/server/impit-worker.cjs") ? [] : ["no /out/server/impit-worker.cjs"]);
   const fuses = readFuses(path.join(appDir, "grok2api"));
   const want = { RunAsNode: "off", EnableCookieEncryption: "on", EnableNodeOptionsEnvironmentVariable: "off", EnableNodeCliInspectArguments: "off", OnlyLoadAppFromAsar: "on", GrantFileProtocolExtraPrivileges: "off" };
   check("fuses", Object.entries(want).filter(([k, v]) => fuses[k] !== v).map(([k, v]) => `${k} is ${fuses[k]}, want ${v}`));
