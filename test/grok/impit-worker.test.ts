@@ -82,6 +82,11 @@ async function startServer(): Promise<TestServer> {
         res.writeHead(200, { "content-type": "text/plain" });
         write("x".repeat(1024));
         return; // never ends
+      case "/reset":
+        res.writeHead(200, { "content-type": "text/plain" });
+        write("first part\n");
+        setTimeout(() => res.socket?.destroy(), 30);
+        return;
       case "/no-head":
         return; // never answers
       default:
@@ -258,6 +263,24 @@ describe("impit worker", () => {
     const f = classifyTransportError(viaWorker);
     expect(f.kind).toBe("network");
     expect(f.message).toContain(inline!.message);
+  });
+
+  it("a body cut off upstream: what arrived is read first, then the same error as on the main thread", async () => {
+    const readAll = async (tr: ImpitTransport, q: string) => {
+      const res = await tr.request(`${srv.url}/reset?${q}`, { method: "GET", headers: {} });
+      let text = "";
+      try {
+        for await (const c of res.body) text += Buffer.from(c).toString();
+        return { text, error: null };
+      } catch (e) {
+        return { text, error: { name: (e as Error).name, message: (e as Error).message, kind: classifyTransportError(e).kind } };
+      }
+    };
+    const viaWorker = await readAll(t, "w");
+    const inline = await readAll(new ImpitTransport(profile, { worker: false }), "m");
+    expect(viaWorker.text).toBe("first part\n");
+    expect(viaWorker).toEqual(inline);
+    expect(viaWorker.error?.kind).toBe("network");
   });
 
   it("a dead worker fails what was in flight as network errors; the next request starts a new worker", async () => {

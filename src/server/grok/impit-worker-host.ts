@@ -295,8 +295,11 @@ export class ImpitWorkerHost {
     }
     call.ended = true;
     call.error = err;
-    call.queue = [];
-    call.queuedBytes = 0;
+    if (tellWorker) {
+      // aborted: stop at once; otherwise what arrived before the failure is still read first
+      call.queue = [];
+      call.queuedBytes = 0;
+    }
     this.wake(call);
   }
 
