@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startStack, waitFor, type Stack } from "../support/stack.js";
 
 /**
- * A client that goes away during a non-stream request (chat, image generation) cancels
+ * A client that goes away during a non-stream request (chat, speech, image generation) cancels
  * the upstream call at once and frees the account: the abort follows the response closing, not
  * the request body ending (which happens as soon as the body was read).
  */
@@ -15,6 +15,7 @@ beforeEach(() => stack.fake.reset());
 
 const cases: Array<[string, string, Record<string, unknown>]> = [
   ["chat (non-stream)", "/v1/chat/completions", { model: "grok-chat-fast", messages: [{ role: "user", content: "hi" }] }],
+  ["speech", "/v1/audio/speech", { model: "tts-1", input: "Hello there", voice: "alloy", response_format: "wav" }],
   ["image generation", "/v1/images/generations", { model: "grok-imagine-image", prompt: "a moon", n: 1 }],
 ];
 
