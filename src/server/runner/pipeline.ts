@@ -66,48 +66,49 @@ export class Pipeline {
     this.clock = deps.clock ?? { now: () => Date.now() };
   }
 
-  async *run(turn: UpstreamJob): AsyncGenerator<GrokEvent> {
-    const s = this.deps.settings();
-    const started = this.clock.now();
-    const deadline = started + (turn.totalTimeoutMs ?? s.stream_total_timeout * 1000);
-    const attempts: AttemptNote[] = [];
-    const tried = new Set<string>();
-    let lastFailure: UpstreamFailure | null = null;
+  /**
+   * The events of the job: attempt after attempt until one finishes (see the top of this file).
+   * An iterator object rather than an async generator around `attempt`: every open stream holds
+   * one, and a second suspended generator per stream cost ~0.7 KiB.
+   */
+  run(turn: UpstreamJob): AsyncGenerator<GrokEvent> {
+    return new PipelineRun(this, turn);
+  }
 
-    for (let attempt = 1; attempt <= s.max_attempts; attempt++) {
-      if (turn.signal.aborted) return;
-      if (this.clock.now() >= deadline) break;
-      let lease: Lease;
-      try {
-        // every eligible account at its cap: wait for a slot (FIFO) up to queue_timeout, within the deadline
-        const onQueue = this.deps.onQueue;
-        lease = await this.deps.pool.admit(
-          { bucket: turn.need.bucket, cost: turn.need.cost, minTier: turn.need.minTier, exclude: tried, requestId: turn.requestId },
-          {
-            signal: turn.signal,
-            timeoutMs: Math.min(s.queue_timeout * 1000, deadline - this.clock.now()),
-            maxDepth: s.queue_max_depth,
-            ...(onQueue ? { onQueued: (info: QueueOutcome) => onQueue(turn.requestId, info) } : {}),
-          },
-        );
-      } catch (err) {
-        if (turn.signal.aborted) return; // the client left while waiting for a slot
-        if (err instanceof NoAccountError) {
-          if (attempts.length === 0) throw noAccountError(err, turn.need);
-          break; // nothing left to try: report the attempts below
-        }
-        throw err;
-      }
-      tried.add(lease.token);
-      const outcome = yield* this.attempt(turn, lease, deadline);
-      if (outcome === "done") return;
-      attempts.push({ account: mask(lease.token), kind: outcome.kind, message: outcome.message });
-      lastFailure = outcome;
-      this.deps.log.warn("attempt failed", { requestId: turn.requestId, attempt, account: mask(lease.token), kind: outcome.kind, message: outcome.message });
-      if (outcome.kind === "request") break;
-    }
-    if (turn.signal.aborted) return;
-    throw finalError(lastFailure, attempts, this.clock.now() >= deadline);
+  /** @internal (PipelineRun) */
+  admitFor(turn: UpstreamJob, tried: readonly string[], deadline: number): Promise<Lease> {
+    const s = this.deps.settings();
+    // every eligible account at its cap: wait for a slot (FIFO) up to queue_timeout, within the deadline
+    const onQueue = this.deps.onQueue;
+    return this.deps.pool.admit(
+      { bucket: turn.need.bucket, cost: turn.need.cost, minTier: turn.need.minTier, ...(tried.length ? { exclude: new Set(tried) } : {}), requestId: turn.requestId },
+      {
+        signal: turn.signal,
+        timeoutMs: Math.min(s.queue_timeout * 1000, deadline - this.clock.now()),
+        maxDepth: s.queue_max_depth,
+        ...(onQueue ? { onQueued: (info: QueueOutcome) => onQueue(turn.requestId, info) } : {}),
+      },
+    );
+  }
+
+  /** @internal (PipelineRun) */
+  attemptWith(turn: UpstreamJob, lease: Lease, deadline: number): AsyncGenerator<GrokEvent, "done" | UpstreamFailure> {
+    return this.attempt(turn, lease, deadline);
+  }
+
+  /** @internal (PipelineRun) */
+  get now(): number {
+    return this.clock.now();
+  }
+
+  /** @internal (PipelineRun) */
+  get settings(): GrokSettings {
+    return this.deps.settings();
+  }
+
+  /** @internal (PipelineRun) */
+  get log(): Logger {
+    return this.deps.log;
   }
 
   /** One account. Returns "done" when the turn finished (successfully or after a committed failure), or the pre-commit failure. */
@@ -192,6 +193,122 @@ export class Pipeline {
   }
 }
 
+const DONE: IteratorResult<GrokEvent> = Object.freeze({ value: undefined, done: true }) as IteratorResult<GrokEvent>;
+
+/**
+ * One job through the pipeline: up to `max_attempts` accounts within the total deadline; the
+ * current attempt's events are passed on; a pre-commit failure is noted and the next account
+ * leased; when nothing is left, the final error (failure-status.ts).
+ */
+class PipelineRun implements AsyncGenerator<GrokEvent> {
+  private readonly started: number;
+  private readonly deadline: number;
+  private readonly maxAttempts: number;
+  private attemptNo = 0;
+  private readonly attempts: AttemptNote[] = [];
+  private readonly tried: string[] = []; // accounts leased so far
+  private lastFailure: UpstreamFailure | null = null;
+  private current: AsyncGenerator<GrokEvent, "done" | UpstreamFailure> | null = null;
+  private lease: Lease | null = null;
+  private over = false;
+
+  constructor(
+    private readonly p: Pipeline,
+    private readonly turn: UpstreamJob,
+  ) {
+    const s = p.settings;
+    this.started = p.now;
+    this.deadline = this.started + (turn.totalTimeoutMs ?? s.stream_total_timeout * 1000);
+    this.maxAttempts = s.max_attempts;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<GrokEvent>> {
+    if (this.over) return Promise.resolve(DONE);
+    if (!this.current) return this.nextAttempt();
+    return this.current.next().then(
+      (r) => (r.done ? this.attemptEnded(r.value) : r),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  return(): Promise<IteratorResult<GrokEvent>> {
+    this.over = true;
+    const c = this.current;
+    this.current = null;
+    return c ? c.return("done").then(() => DONE, () => DONE) : Promise.resolve(DONE);
+  }
+
+  throw(err: unknown): Promise<IteratorResult<GrokEvent>> {
+    return this.return().then(() => Promise.reject(err));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  private fail(err: unknown): never {
+    this.over = true;
+    this.current = null;
+    throw err;
+  }
+
+  /** The next account, or the end: the final error when attempts failed, nothing when the client left. */
+  private async nextAttempt(): Promise<IteratorResult<GrokEvent>> {
+    const turn = this.turn;
+    try {
+      if (turn.signal.aborted || this.attemptNo >= this.maxAttempts || this.p.now >= this.deadline) return this.finish();
+      this.attemptNo++;
+      let lease: Lease;
+      try {
+        lease = await this.p.admitFor(turn, this.tried, this.deadline);
+      } catch (err) {
+        if (turn.signal.aborted) return this.finish(); // the client left while waiting for a slot
+        if (err instanceof NoAccountError) {
+          if (this.attempts.length === 0) throw noAccountError(err, turn.need);
+          return this.finish(); // nothing left to try: report the attempts
+        }
+        throw err;
+      }
+      if (this.over) {
+        await lease.release(); // stopped while the lease was on its way
+        return DONE;
+      }
+      this.tried.push(lease.token);
+      this.lease = lease;
+      this.current = this.p.attemptWith(turn, lease, this.deadline);
+    } catch (err) {
+      this.fail(err);
+    }
+    return this.next();
+  }
+
+  private attemptEnded(outcome: "done" | UpstreamFailure): Promise<IteratorResult<GrokEvent>> | IteratorResult<GrokEvent> {
+    this.current = null;
+    const lease = this.lease!;
+    this.lease = null;
+    if (outcome === "done") {
+      this.over = true;
+      return DONE;
+    }
+    this.attempts.push({ account: mask(lease.token), kind: outcome.kind, message: outcome.message });
+    this.lastFailure = outcome;
+    this.p.log.warn("attempt failed", { requestId: this.turn.requestId, attempt: this.attemptNo, account: mask(lease.token), kind: outcome.kind, message: outcome.message });
+    if (outcome.kind === "request") return this.finish();
+    return this.nextAttempt();
+  }
+
+  /** No more attempts: nothing if the client left, else the error that sums them up. */
+  private finish(): IteratorResult<GrokEvent> {
+    this.over = true;
+    if (this.turn.signal.aborted) return DONE;
+    throw finalError(this.lastFailure, this.attempts, this.p.now >= this.deadline);
+  }
+}
+
 /**
  * One timer per attempt instead of one per event: `next()` races the upstream iterator against
  * a deadline that callers move with `setDeadline()`; the timer is re-armed lazily only when it
@@ -201,7 +318,19 @@ class Watchdog<T> {
   private deadline = 0;
   private which: TimeoutWhich = "first";
   private timer: NodeJS.Timeout | null = null;
+  /** The pending next(): settled by the upstream's answer or the deadline, whichever comes first. */
+  private resolve: ((v: IteratorResult<T>) => void) | null = null;
   private reject: ((err: unknown) => void) | null = null;
+  private readonly onValue = (v: IteratorResult<T>) => {
+    const resolve = this.resolve;
+    this.resolve = this.reject = null;
+    resolve?.(v);
+  };
+  private readonly onError = (e: unknown) => {
+    const reject = this.reject;
+    this.resolve = this.reject = null;
+    reject?.(e);
+  };
 
   constructor(
     private readonly it: AsyncIterator<T>,
@@ -215,18 +344,10 @@ class Watchdog<T> {
 
   next(): Promise<IteratorResult<T>> {
     return new Promise<IteratorResult<T>>((resolve, reject) => {
+      this.resolve = resolve;
       this.reject = reject;
       if (!this.timer) this.arm();
-      this.it.next().then(
-        (v) => {
-          this.reject = null;
-          resolve(v);
-        },
-        (e) => {
-          this.reject = null;
-          reject(e);
-        },
-      );
+      this.it.next().then(this.onValue, this.onError); // (no closures per event)
     });
   }
 
@@ -238,7 +359,7 @@ class Watchdog<T> {
     this.timer = null;
     if (this.clock.now() < this.deadline) return this.arm(); // moved since: wait for the rest
     const reject = this.reject;
-    this.reject = null;
+    this.resolve = this.reject = null; // the upstream's late answer is dropped
     reject?.(new TimeoutSignal(this.which));
   }
 
