@@ -19,6 +19,13 @@ export interface QueueStats {
   pauses: number;
 }
 
+/** Told of the next item (or the end) instead of a promise: see AsyncQueue.notify(). */
+export interface QueueSink<T> {
+  onItem(item: T): void;
+  onEnd(): void;
+  onError(err: unknown): void;
+}
+
 /** A small push/pull queue bridging callback APIs (WebSocket events) to async iteration. */
 export class AsyncQueue<T> {
   private readonly items: T[] = [];
@@ -27,6 +34,7 @@ export class AsyncQueue<T> {
   private paused = false;
   private readonly figures: QueueStats = { peakItems: 0, peakBytes: 0, pauses: 0 };
   private waiter: { resolve: (v: IteratorResult<T>) => void; reject: (e: unknown) => void } | null = null;
+  private sink: QueueSink<T> | null = null;
   private closed = false;
   private failure: unknown = null;
 
@@ -39,6 +47,12 @@ export class AsyncQueue<T> {
   /** `bytes` is the item's weight for the byte marks (e.g. the length of the frame's text). */
   push(item: T, bytes = 0): void {
     if (this.closed) return;
+    if (this.sink) {
+      const k = this.sink;
+      this.sink = null;
+      k.onItem(item);
+      return;
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -60,6 +74,11 @@ export class AsyncQueue<T> {
 
   close(): void {
     this.closed = true;
+    if (this.sink) {
+      const k = this.sink;
+      this.sink = null;
+      k.onEnd();
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -71,6 +90,11 @@ export class AsyncQueue<T> {
     if (this.closed) return;
     this.failure = err;
     this.closed = true;
+    if (this.sink) {
+      const k = this.sink;
+      this.sink = null;
+      k.onError(err);
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -83,6 +107,23 @@ export class AsyncQueue<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.resolve({ value: undefined as never, done: true });
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /**
+   * The next item to `sink`, synchronously when one is buffered (or the queue has ended), else
+   * when it arrives: one pending reader without a promise of its own (a reader that holds many
+   * open queues, e.g. every open gateway chat, keeps less).
+   */
+  notify(sink: QueueSink<T>): void {
+    if (this.items.length) return sink.onItem(this.take());
+    if (this.failure) return sink.onError(this.failure);
+    if (this.closed) return sink.onEnd();
+    this.sink = sink;
+  }
+
+  /** True when an item is buffered (notify() would hand it over at once). */
+  get hasItems(): boolean {
+    return this.items.length > 0;
   }
 
   private take(): T {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { GrokEvent } from "../core/events.js";
-import { AsyncQueue, type QueueFlow, type QueueStats } from "./async-queue.js";
+import { AsyncQueue, type QueueFlow, type QueueSink, type QueueStats } from "./async-queue.js";
 import { type GrokChatRequest, itemEvents, sessionCreateEvent } from "./chat-request.js";
 import { classifyHttp, classifyTransportError, failure } from "./classify.js";
 import { type GrokAccountRef, type GrokContext, filteredTags } from "./context.js";
@@ -72,7 +72,7 @@ export function chatGateway(ctx: GrokContext, req: GrokChatRequest, acc: GrokAcc
   return new GatewayChat(ctx, req, acc, signal, stats);
 }
 
-class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, QueueFlow {
+class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, QueueFlow, QueueSink<unknown> {
   private socket: GatewaySocket | null = null;
   private readonly queue = new AsyncQueue<unknown>(this);
   private parser: FrameParser | null = null;
@@ -90,6 +90,9 @@ class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, Q
   /** The events of the last frame not yet handed out. */
   private events: GrokEvent[] = [];
   private readonly onAbort = () => this.socket?.terminate();
+  /** The pending next(), while the queue is empty. */
+  private resolve: ((r: IteratorResult<GrokEvent>) => void) | null = null;
+  private reject: ((err: unknown) => void) | null = null;
 
   constructor(
     private readonly ctx: GrokContext,
@@ -200,10 +203,61 @@ class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, Q
     const e = this.events.shift();
     if (e) return Promise.resolve(this.emit(e));
     if (this.ended) return Promise.resolve(DONE);
-    return this.queue.next().then(
-      (r) => this.onFrame(r),
-      (err: unknown) => this.onFail(err),
-    );
+    return new Promise<IteratorResult<GrokEvent>>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.queue.notify(this);
+    });
+  }
+
+  /** Settles the pending next() with `get()`'s result or error; a frame with nothing to hand out waits for the next. */
+  private settle(get: () => IteratorResult<GrokEvent> | null): void {
+    for (;;) {
+      let r: IteratorResult<GrokEvent> | null;
+      try {
+        r = get();
+      } catch (err) {
+        const reject = this.reject!;
+        this.resolve = this.reject = null;
+        return reject(err);
+      }
+      if (r) {
+        const resolve = this.resolve!;
+        this.resolve = this.reject = null;
+        return resolve(r);
+      }
+      // frames already buffered are taken here, in a loop, not through notify() (no recursion)
+      if (!this.queue.hasItems) return this.queue.notify(this);
+      let frame: unknown;
+      this.queue.notify({ onItem: (f) => (frame = f), onEnd: () => {}, onError: () => {} });
+      get = () => this.fromFrame(frame);
+    }
+  }
+
+  /** What one frame gives the pending next(): an event, the end, or null (nothing: wait for the next frame). */
+  private fromFrame(frame: unknown): IteratorResult<GrokEvent> | null {
+    if (this.ended) return DONE;
+    try {
+      this.handle(frame);
+    } catch (err) {
+      return this.onFail(err);
+    }
+    const e = this.events.shift();
+    return e ? this.emit(e) : this.ended ? DONE : null;
+  }
+
+  // ---- QueueSink: the frame the pending next() waited for ----
+  onItem(frame: unknown): void {
+    this.settle(() => this.fromFrame(frame));
+  }
+  onEnd(): void {
+    this.settle(() => {
+      this.finish();
+      return DONE;
+    });
+  }
+  onError(err: unknown): void {
+    this.settle(() => this.onFail(err));
   }
 
   private emit(e: GrokEvent): IteratorResult<GrokEvent> {
@@ -213,19 +267,6 @@ class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, Q
       this.finish();
     }
     return { value: e, done: false };
-  }
-
-  private onFrame(r: IteratorResult<unknown>): Promise<IteratorResult<GrokEvent>> | IteratorResult<GrokEvent> {
-    if (r.done || this.ended) {
-      this.finish();
-      return DONE;
-    }
-    try {
-      this.handle(r.value);
-    } catch (err) {
-      return this.onFail(err);
-    }
-    return this.pull();
   }
 
   /** One frame: ours or not, its events (held in `events`), and the conversation item once the session is ready. */
