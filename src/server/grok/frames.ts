@@ -66,9 +66,13 @@ export class FrameParser {
   private readonly markup: MarkupFilter;
   private rawAnswer = ""; // streamed answer text before markup filtering
   private sawAnswerDelta = false;
-  private readonly cards = new Map<string, string>(); // citation card id → url
+  private cards: Map<string, string> | null = null; // citation card id → url (made at the first card: most answers have none)
   /** Asset paths of the image frames seen (final or moderated), so the final generatedImageUrls list adds only the rest. */
-  private readonly imageUrls = new Set<string>();
+  private imageSeen: Set<string> | null = null;
+  /** Image URLs (and `id:` keys) already announced; made at the first image. */
+  private get imageUrls(): Set<string> {
+    return (this.imageSeen ??= new Set<string>());
+  }
   /** Answer text and citations held behind an unresolved inline citation (its card comes later). */
   private held: { cardId: string; events: GrokEvent[] } | null = null;
   private readonly openTools: Array<{ id: string | null; name: string }> = [];
@@ -415,7 +419,7 @@ export class FrameParser {
     const id = str(data.id);
     const url = str(data.url);
     if (id && url) {
-      this.cards.set(id, url);
+      (this.cards ??= new Map<string, string>()).set(id, url);
       if (this.held?.cardId === id) {
         out.push({ type: "citation", url, title: null }, ...this.held.events);
         this.held = null;
@@ -433,7 +437,7 @@ export class FrameParser {
     for (const p of pieces) {
       if (p.kind === "text") this.emit({ type: "text", text: p.text }, out);
       else {
-        const url = this.cards.get(p.cardId);
+        const url = this.cards?.get(p.cardId);
         if (url) this.emit({ type: "citation", url, title: null }, out);
         else if (!this.held) this.held = { cardId: p.cardId, events: [] };
         // a second unresolved citation while holding is dropped (its card never resolves in order)

@@ -36,55 +36,112 @@ export type UpstreamCall = (acc: GrokAccountRef, signal: AbortSignal) => AsyncIt
 export const MODERATION_MESSAGE = "rejected by content moderation: grok.com's moderation blocked the generated image";
 
 export function withImageDownloads(call: UpstreamCall, opts: ImageServing): UpstreamCall {
-  // an arrow over a module-level generator: a generator function made per request would carry a
-  // prototype object of its own (~0.6 KiB held by every open stream)
-  return (acc, signal) => servedImages(call(acc, signal), acc, signal, opts);
+  return (acc, signal) => new ServedImages(call(acc, signal)[Symbol.asyncIterator](), acc, signal, opts);
 }
 
-async function* servedImages(events: AsyncIterable<GrokEvent>, acc: GrokAccountRef, signal: AbortSignal, opts: ImageServing): AsyncGenerator<GrokEvent> {
-  let seen: Set<string> | null = null; // made at the first image: most answers have none
-  let served = 0;
-  let moderated = 0;
-  let rateLimited = false;
-  let other = false; // any output besides images
-  for await (const e of events) {
+const DONE: IteratorResult<GrokEvent> = Object.freeze({ value: undefined, done: true }) as IteratorResult<GrokEvent>;
+const item = (value: GrokEvent): IteratorResult<GrokEvent> => ({ value, done: false });
+
+/**
+ * The events of one call with its images served. An iterator object rather than an async
+ * generator: every open chat stream holds one, and most of them pass events through untouched.
+ */
+class ServedImages implements AsyncIterableIterator<GrokEvent> {
+  private seen: Set<string> | null = null; // made at the first image: most answers have none
+  private served = 0;
+  private moderated = 0;
+  private rateLimited = false;
+  private other = false; // any output besides images
+  private after: GrokEvent | null = null; // the `done` that follows the moderation note
+  private over = false;
+
+  constructor(
+    private readonly inner: AsyncIterator<GrokEvent>,
+    private readonly acc: GrokAccountRef,
+    private readonly signal: AbortSignal,
+    private readonly opts: ImageServing,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<GrokEvent>> {
+    if (this.after) {
+      const e = this.after;
+      this.after = null;
+      return Promise.resolve(item(e));
+    }
+    if (this.over) return Promise.resolve(DONE);
+    return this.inner.next().then((r) => this.step(r));
+  }
+
+  return(): Promise<IteratorResult<GrokEvent>> {
+    this.stop();
+    return Promise.resolve(DONE);
+  }
+
+  /** No more events: the call is closed (as a generator's loop closes its source). */
+  private stop(): void {
+    if (this.over) return;
+    this.over = true;
+    this.after = null;
+    void this.inner.return?.()?.catch(() => {});
+  }
+
+  private step(r: IteratorResult<GrokEvent>): Promise<IteratorResult<GrokEvent>> | IteratorResult<GrokEvent> {
+    if (r.done || this.over) {
+      this.over = true;
+      return DONE;
+    }
+    const e = r.value;
     if (e.type === "image") {
       if (e.moderated) {
-        moderated++;
-        continue;
+        this.moderated++;
+        return this.next();
       }
-      if (e.errorCode) rateLimited ||= /rate/i.test(e.errorCode);
-      if (!e.final || !e.url || e.servedUrl) {
-        if (e.servedUrl) yield e;
-        continue;
-      }
+      if (e.errorCode) this.rateLimited ||= /rate/i.test(e.errorCode);
+      if (!e.final || !e.url || e.servedUrl) return e.servedUrl ? item(e) : this.next();
       // One image per id; asset URLs dedupe too (the same image repeated), data: blobs do not.
       const urlKey = e.url.startsWith("data:") ? null : e.url;
-      seen ??= new Set<string>();
-      if ((e.id && seen.has(`id:${e.id}`)) || (urlKey && seen.has(urlKey))) continue;
+      const seen = (this.seen ??= new Set<string>());
+      if ((e.id && seen.has(`id:${e.id}`)) || (urlKey && seen.has(urlKey))) return this.next();
       if (e.id) seen.add(`id:${e.id}`);
       if (urlKey) seen.add(urlKey);
-      if (opts.maxImages !== undefined && served >= opts.maxImages) continue;
-      const dl = await opts.download(acc, e.url, signal);
+      if (this.opts.maxImages !== undefined && this.served >= this.opts.maxImages) return this.next();
+      return this.serve(e, e.url);
+    }
+    if (e.type === "done" && this.served === 0) {
+      if (this.moderated > 0 && !this.other) {
+        this.stop();
+        return item({ type: "error", error: failure("request", `${MODERATION_MESSAGE}${this.moderated > 1 ? ` (all ${this.moderated} images)` : ""}; nothing usable remains. Rephrase the prompt.`) });
+      }
+      if (this.moderated > 0) {
+        this.after = e;
+        return item({ type: "text", text: "\n\n*(grok.com's moderation blocked the generated image.)*" });
+      }
+      if (this.opts.requireImage) {
+        this.stop();
+        return item({ type: "error", error: this.rateLimited ? failure("rate_limited", "rate limited: grok.com's image quota of this account is used up") : failure("empty", "grok.com finished without a usable image") });
+      }
+    }
+    if (isOutputEvent(e)) this.other = true;
+    return item(e);
+  }
+
+  /** Downloads one final image with the account, caches it and passes it on with its served URL. */
+  private async serve(e: Extract<GrokEvent, { type: "image" }>, url: string): Promise<IteratorResult<GrokEvent>> {
+    const opts = this.opts;
+    try {
+      const dl = await opts.download(this.acc, url, this.signal);
       const entry = await opts.cache.put("image", dl.data, { mime: dl.mime || "image/jpeg", prompt: opts.prompt });
       const servedUrl = opts.mode === "base64" ? `data:${entry.mime};base64,${Buffer.from(dl.data).toString("base64")}` : mediaUrl(opts.origin, "image", entry.name);
-      served++;
-      yield { ...e, servedUrl };
-      continue;
+      this.served++;
+      return item({ ...e, servedUrl });
+    } catch (err) {
+      this.stop();
+      throw err;
     }
-    if (e.type === "done" && served === 0) {
-      if (moderated > 0 && !other) {
-        yield { type: "error", error: failure("request", `${MODERATION_MESSAGE}${moderated > 1 ? ` (all ${moderated} images)` : ""}; nothing usable remains. Rephrase the prompt.`) };
-        return;
-      }
-      if (moderated > 0) yield { type: "text", text: "\n\n*(grok.com's moderation blocked the generated image.)*" };
-      else if (opts.requireImage) {
-        yield { type: "error", error: rateLimited ? failure("rate_limited", "rate limited: grok.com's image quota of this account is used up") : failure("empty", "grok.com finished without a usable image") };
-        return;
-      }
-    }
-    if (isOutputEvent(e)) other = true;
-    yield e;
   }
 }
 

@@ -52,7 +52,7 @@ export class OutputShaper {
   /** The stop sequence that ended the output (finish "stop_sequence"). */
   stopSequence: string | null = null;
   private held = ""; // tail kept back while it could be the start of a stop sequence
-  private readonly citationNumbers = new Map<string, number>();
+  private citationNumbers: Map<string, number> | null = null; // made at the first citation
   private readonly maxStop: number;
   /** An image was just shown: the next text starts on a paragraph of its own. */
   private afterImage = false;
@@ -132,6 +132,7 @@ export class OutputShaper {
   }
 
   private addCitation(url: string, title: string | null): OutputOp[] {
+    this.citationNumbers ??= new Map<string, number>();
     let n = this.citationNumbers.get(url);
     if (n === undefined) {
       n = this.citationNumbers.size + 1;

@@ -6,6 +6,29 @@ const DONE: Promise<void> = Promise.resolve();
 const COALESCE_MS = 2;
 
 /**
+ * One timer for the keep-alives of every open stream (instead of a timer per stream): every
+ * 250 ms, each writer silent for its keep-alive interval (≥ 1 s) sends one.
+ */
+const keepAlives = {
+  writers: new Set<SseWriter>(),
+  timer: null as NodeJS.Timeout | null,
+  add(w: SseWriter): void {
+    this.writers.add(w);
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const x of this.writers) x.keepAliveDue(now);
+    }, 250);
+    this.timer.unref();
+  },
+  remove(w: SseWriter): void {
+    if (!this.writers.delete(w) || this.writers.size || !this.timer) return;
+    clearInterval(this.timer);
+    this.timer = null;
+  },
+};
+
+/**
  * The one SSE writer: headers sent lazily (so a failure before any output can still be an
  * ordinary HTTP error), one write per event, backpressure honoured, a keep-alive every
  * `keepAliveMs` of silence, and `aborted` as soon as the client goes away.
@@ -13,7 +36,6 @@ const COALESCE_MS = 2;
 export class SseWriter {
   private opened = false;
   private ended = false;
-  private timer: NodeJS.Timeout | null = null;
   private lastWrite = Date.now();
   private out: string[] = [];
   private outBytes = 0;
@@ -114,7 +136,6 @@ export class SseWriter {
     if (!this.opened) this.prepare();
     const now = Date.now();
     this.lastWrite = now;
-    if (!this.timer) this.arm();
     this.out.push(chunk);
     this.outBytes += chunk.length;
     if (this.outBytes >= 65536) {
@@ -159,21 +180,18 @@ export class SseWriter {
     });
   }
 
-  /** Keep-alive timer, re-armed lazily: writes only move `lastWrite`. */
+  /** Keep-alives come from the shared timer (`keepAlives`); writes only move `lastWrite`. */
   private arm(): void {
-    this.stopTimer();
-    if (this.ended) return;
-    const due = this.lastWrite + this.opts.keepAliveMs - Date.now();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (Date.now() - this.lastWrite >= this.opts.keepAliveMs) void this.write(this.opts.keepAlive()).catch(() => {});
-      else this.arm();
-    }, Math.max(0, due));
-    this.timer.unref?.();
+    if (!this.ended) keepAlives.add(this);
+  }
+
+  /** Called by the shared timer: a keep-alive when the stream has been silent for its interval. */
+  keepAliveDue(now: number): void {
+    if (this.ended || now - this.lastWrite < this.opts.keepAliveMs) return;
+    void this.write(this.opts.keepAlive()).catch(() => {});
   }
 
   private stopTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    keepAlives.remove(this);
   }
 }
