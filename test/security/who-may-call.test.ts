@@ -151,9 +151,12 @@ describe("admin API and browsers", () => {
     expect(pre.headers["access-control-allow-headers"]).toBeUndefined();
     const auth = { authorization: `Bearer ${token}` };
     for (const headers of [{ origin: "https://evil.example" }, { origin: "null" }, { origin: "http://localhost:3000" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }] as Array<Record<string, string>>) {
-      const res = await raw(stack.url, "/api/stats", { headers: { ...auth, ...headers } });
-      expect(res.status, JSON.stringify(headers)).toBe(403);
-      expect(res.json).toMatchObject({ success: false, code: "forbidden" });
+      // the routers match paths case-insensitively: so do the guards
+      for (const p of ["/api/stats", "/API/stats", "/Api/Stats"]) {
+        const res = await raw(stack.url, p, { headers: { ...auth, ...headers } });
+        expect(res.status, `${p} ${JSON.stringify(headers)}`).toBe(403);
+        if (p === "/api/stats") expect(res.json).toMatchObject({ success: false, code: "forbidden" });
+      }
     }
     // the manager page's own requests
     const own = await raw(stack.url, "/api/stats", { headers: { ...auth, origin: stack.url, "sec-fetch-site": "same-origin" } });

@@ -11,10 +11,16 @@ import { isLoopbackOrigin, normalizeOrigin } from "../net/origin.js";
  * docs/security.md for the threat model.
  */
 
-/** The admin API: no CORS grants, same-origin browser requests only. */
-export const isAdminPath = (p: string) => p === "/api" || p.startsWith("/api/");
+/** The admin API: no CORS grants, same-origin browser requests only. Case-insensitive, as the routers match (`/API/login` is the admin API too). */
+export const isAdminPath = (p: string) => {
+  const l = p.length >= 4 ? p.slice(0, 5).toLowerCase() : "";
+  return l === "/api" || l === "/api/";
+};
 /** The manager's own pages and files (same-origin by construction; no CORS grants). */
-export const isPagePath = (p: string) => p === "/" || p === "/login" || p === "/manage" || p.startsWith("/static/");
+export const isPagePath = (p: string) => {
+  const l = p.toLowerCase();
+  return l === "/" || l === "/login" || l === "/manage" || l.startsWith("/static/");
+};
 /** Client routes (/v1/…, their unprefixed twins, /health): CORS for browser-based chat clients. */
 export const isClientPath = (p: string) => !isAdminPath(p) && !isPagePath(p);
 
