@@ -48,3 +48,6 @@ export function isOutputEvent(e: GrokEvent): boolean {
       return false;
   }
 }
+
+/** The end of an event iterator, shared by the iterator objects that stand in for generators (one frozen result, no allocation per end). */
+export const EVENTS_DONE: IteratorResult<GrokEvent> = Object.freeze({ value: undefined, done: true }) as IteratorResult<GrokEvent>;

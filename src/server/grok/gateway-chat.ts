@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { GrokEvent } from "../core/events.js";
+import { EVENTS_DONE, type GrokEvent } from "../core/events.js";
 import { AsyncQueue, type QueueFlow, type QueueSink, type QueueStats } from "./async-queue.js";
 import { type GrokChatRequest, itemEvents, sessionCreateEvent } from "./chat-request.js";
 import { classifyHttp, classifyTransportError, failure } from "./classify.js";
@@ -36,7 +36,6 @@ function record(into: GatewayBufferStats | undefined, q: Readonly<QueueStats>): 
   into.pauses += q.pauses;
 }
 
-const DONE: IteratorResult<GrokEvent> = Object.freeze({ value: undefined, done: true }) as IteratorResult<GrokEvent>;
 
 /** One heartbeat timer for every open gateway chat (instead of one interval per socket). */
 const heartbeat = {
@@ -176,7 +175,7 @@ class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, Q
 
   return(): Promise<IteratorResult<GrokEvent>> {
     this.finish();
-    return Promise.resolve(DONE);
+    return Promise.resolve(EVENTS_DONE);
   }
 
   throw(err: unknown): Promise<IteratorResult<GrokEvent>> {
@@ -202,7 +201,7 @@ class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, Q
   private pull(): Promise<IteratorResult<GrokEvent>> {
     const e = this.events.shift();
     if (e) return Promise.resolve(this.emit(e));
-    if (this.ended) return Promise.resolve(DONE);
+    if (this.ended) return Promise.resolve(EVENTS_DONE);
     return new Promise<IteratorResult<GrokEvent>>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -236,14 +235,14 @@ class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, Q
 
   /** What one frame gives the pending next(): an event, the end, or null (nothing: wait for the next frame). */
   private fromFrame(frame: unknown): IteratorResult<GrokEvent> | null {
-    if (this.ended) return DONE;
+    if (this.ended) return EVENTS_DONE;
     try {
       this.handle(frame);
     } catch (err) {
       return this.onFail(err);
     }
     const e = this.events.shift();
-    return e ? this.emit(e) : this.ended ? DONE : null;
+    return e ? this.emit(e) : this.ended ? EVENTS_DONE : null;
   }
 
   // ---- QueueSink: the frame the pending next() waited for ----
@@ -253,7 +252,7 @@ class GatewayChat implements AsyncGenerator<GrokEvent>, GatewaySocketHandlers, Q
   onEnd(): void {
     this.settle(() => {
       this.finish();
-      return DONE;
+      return EVENTS_DONE;
     });
   }
   onError(err: unknown): void {

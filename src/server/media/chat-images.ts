@@ -1,5 +1,5 @@
 import type { GrokEvent } from "../core/events.js";
-import { isOutputEvent } from "../core/events.js";
+import { EVENTS_DONE, isOutputEvent } from "../core/events.js";
 import type { AssetDownload } from "../grok/assets.js";
 import type { GrokAccountRef } from "../grok/context.js";
 import { failure } from "../grok/classify.js";
@@ -39,7 +39,6 @@ export function withImageDownloads(call: UpstreamCall, opts: ImageServing): Upst
   return (acc, signal) => new ServedImages(call(acc, signal)[Symbol.asyncIterator](), acc, signal, opts);
 }
 
-const DONE: IteratorResult<GrokEvent> = Object.freeze({ value: undefined, done: true }) as IteratorResult<GrokEvent>;
 const item = (value: GrokEvent): IteratorResult<GrokEvent> => ({ value, done: false });
 
 /**
@@ -72,13 +71,13 @@ class ServedImages implements AsyncIterableIterator<GrokEvent> {
       this.after = null;
       return Promise.resolve(item(e));
     }
-    if (this.over) return Promise.resolve(DONE);
+    if (this.over) return Promise.resolve(EVENTS_DONE);
     return this.inner.next().then((r) => this.step(r));
   }
 
   return(): Promise<IteratorResult<GrokEvent>> {
     this.stop();
-    return Promise.resolve(DONE);
+    return Promise.resolve(EVENTS_DONE);
   }
 
   /** No more events: the call is closed (as a generator's loop closes its source). */
@@ -92,7 +91,7 @@ class ServedImages implements AsyncIterableIterator<GrokEvent> {
   private step(r: IteratorResult<GrokEvent>): Promise<IteratorResult<GrokEvent>> | IteratorResult<GrokEvent> {
     if (r.done || this.over) {
       this.over = true;
-      return DONE;
+      return EVENTS_DONE;
     }
     const e = r.value;
     if (e.type === "image") {

@@ -1,6 +1,6 @@
 import type { GrokSettings } from "../config/settings-schema.js";
 import type { Clock } from "../core/account.js";
-import { type GrokEvent, isOutputEvent } from "../core/events.js";
+import { EVENTS_DONE, type GrokEvent, isOutputEvent } from "../core/events.js";
 import type { UpstreamFailure } from "../core/failure.js";
 import type { AttemptNote } from "../errors.js";
 import { classifyTransportError, failure } from "../grok/classify.js";
@@ -193,7 +193,6 @@ export class Pipeline {
   }
 }
 
-const DONE: IteratorResult<GrokEvent> = Object.freeze({ value: undefined, done: true }) as IteratorResult<GrokEvent>;
 
 /**
  * One job through the pipeline: up to `max_attempts` accounts within the total deadline; the
@@ -227,7 +226,7 @@ class PipelineRun implements AsyncGenerator<GrokEvent> {
   }
 
   next(): Promise<IteratorResult<GrokEvent>> {
-    if (this.over) return Promise.resolve(DONE);
+    if (this.over) return Promise.resolve(EVENTS_DONE);
     if (!this.current) return this.nextAttempt();
     return this.current.next().then(
       (r) => (r.done ? this.attemptEnded(r.value) : r),
@@ -239,7 +238,7 @@ class PipelineRun implements AsyncGenerator<GrokEvent> {
     this.over = true;
     const c = this.current;
     this.current = null;
-    return c ? c.return("done").then(() => DONE, () => DONE) : Promise.resolve(DONE);
+    return c ? c.return("done").then(() => EVENTS_DONE, () => EVENTS_DONE) : Promise.resolve(EVENTS_DONE);
   }
 
   throw(err: unknown): Promise<IteratorResult<GrokEvent>> {
@@ -275,7 +274,7 @@ class PipelineRun implements AsyncGenerator<GrokEvent> {
       }
       if (this.over) {
         await lease.release(); // stopped while the lease was on its way
-        return DONE;
+        return EVENTS_DONE;
       }
       this.tried.push(lease.token);
       this.lease = lease;
@@ -292,7 +291,7 @@ class PipelineRun implements AsyncGenerator<GrokEvent> {
     this.lease = null;
     if (outcome === "done") {
       this.over = true;
-      return DONE;
+      return EVENTS_DONE;
     }
     this.attempts.push({ account: mask(lease.token), kind: outcome.kind, message: outcome.message });
     this.lastFailure = outcome;
@@ -304,7 +303,7 @@ class PipelineRun implements AsyncGenerator<GrokEvent> {
   /** No more attempts: nothing if the client left, else the error that sums them up. */
   private finish(): IteratorResult<GrokEvent> {
     this.over = true;
-    if (this.turn.signal.aborted) return DONE;
+    if (this.turn.signal.aborted) return EVENTS_DONE;
     throw finalError(this.lastFailure, this.attempts, this.p.now >= this.deadline);
   }
 }
