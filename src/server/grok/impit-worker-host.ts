@@ -11,9 +11,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { collect } from "../../shared/web-streams.js";
 import type { FromWorker, ImpitWorkerData, ToWorker, WireError } from "./impit-worker-protocol.js";
 import type { RequestOptions, UpstreamResponse } from "./transport.js";
+import { encodeFormData, streamedResponse } from "./upstream-response.js";
 
 export interface ImpitWorkerOptions {
   /** The worker stops reading a response while this many bytes wait for the main side's consumer (256 KiB)… */
@@ -141,11 +141,7 @@ export class ImpitWorkerHost {
     /** Bytes encoded here are ours to give away (transferred); the caller's own bytes are copied. */
     let transfer: ArrayBuffer[] = [];
     if (opts.body instanceof FormData) {
-      // encoded here (structured clone cannot carry FormData), as the fetch transport does
-      const encoded = new Response(opts.body);
-      for (const k of Object.keys(headers)) if (k.toLowerCase() === "content-type") delete headers[k];
-      headers["content-type"] = encoded.headers.get("content-type")!;
-      const bytes = new Uint8Array(await encoded.arrayBuffer());
+      const bytes = await encodeFormData(opts.body, headers); // here: structured clone cannot carry FormData
       body = bytes;
       transfer = [bytes.buffer];
       if (opts.signal?.aborted) throw abortReason(opts.signal);
@@ -321,17 +317,10 @@ export class ImpitWorkerHost {
     const handle: Handle = { call };
     this.unread.register(handle, call, handle);
     const body: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => this.read(handle) };
-    return {
-      status,
-      headers,
-      body,
-      bytes: () => collect(body),
-      text: async () => Buffer.from(await collect(body)).toString("utf8"),
-      cancel: () => {
-        this.unread.unregister(handle);
-        this.cancel(handle.call);
-      },
-    };
+    return streamedResponse(status, headers, body, () => {
+      this.unread.unregister(handle);
+      this.cancel(handle.call);
+    });
   }
 
   private async *read(handle: Handle): AsyncGenerator<Uint8Array> {

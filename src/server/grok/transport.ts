@@ -5,8 +5,9 @@ import type { HttpsProxyAgent } from "https-proxy-agent";
 import type { Impit, Browser } from "impit";
 import type { SocksProxyAgent } from "socks-proxy-agent";
 import type { ProxyAgent, request as undiciRequestFn } from "undici";
-import { collect, iterate } from "../../shared/web-streams.js";
+import { iterate } from "../../shared/web-streams.js";
 import { type ImpitWorkerHost, impitWorkerHost } from "./impit-worker-host.js";
+import { encodeFormData, streamedResponse } from "./upstream-response.js";
 
 export { stopImpitWorker } from "./impit-worker-host.js";
 
@@ -63,18 +64,11 @@ function wrap(status: number, headers: Headers, stream: ReadableStream<Uint8Arra
       return inner[Symbol.asyncIterator]();
     },
   };
-  return {
-    status,
-    headers,
-    body,
-    bytes: () => collect(body),
-    text: async () => Buffer.from(await collect(body)).toString("utf8"),
-    cancel: () => {
-      if (started) stop.abort();
-      else stream?.cancel().catch(() => {});
-      cancel();
-    },
-  };
+  return streamedResponse(status, headers, body, () => {
+    if (started) stop.abort();
+    else stream?.cancel().catch(() => {});
+    cancel();
+  });
 }
 
 const CHROME_PROFILES = [100, 101, 104, 107, 110, 116, 124, 125, 131, 136, 142, 151];
@@ -163,11 +157,8 @@ export class FetchTransport implements HttpTransport {
     const dispatcher = this.dispatcher(opts.proxyUrl);
     let body: string | Uint8Array | undefined;
     const headers = { ...opts.headers };
-    if (opts.body instanceof FormData) {
-      const encoded = new Response(opts.body);
-      headers["content-type"] = encoded.headers.get("content-type")!;
-      body = new Uint8Array(await encoded.arrayBuffer());
-    } else body = opts.body;
+    if (opts.body instanceof FormData) body = await encodeFormData(opts.body, headers);
+    else body = opts.body;
     const res = await loadUndici().request(url, {
       method: opts.method,
       headers,
@@ -178,21 +169,12 @@ export class FetchTransport implements HttpTransport {
     const h = new Headers();
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : String(v));
     const stream = decodeBody(res.body, h.get("content-encoding"));
-    const iterable: AsyncIterable<Uint8Array> = stream;
-    const collectAll = () => collect(iterable);
-    return {
-      status: res.statusCode,
-      headers: h,
-      body: iterable,
-      bytes: collectAll,
-      text: async () => Buffer.from(await collectAll()).toString("utf8"),
-      cancel: () => {
-        // destroying emits an AbortError; unheard, it would be an uncaught exception (transport contract test)
-        stream.on("error", () => {});
-        res.body.on("error", () => {});
-        res.body.destroy();
-      },
-    };
+    return streamedResponse(res.statusCode, h, stream, () => {
+      // destroying emits an AbortError; unheard, it would be an uncaught exception (transport contract test)
+      stream.on("error", () => {});
+      res.body.on("error", () => {});
+      res.body.destroy();
+    });
   }
 }
 
